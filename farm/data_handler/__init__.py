@@ -1,0 +1,1 @@
+"""Reading data files and request dicts into named, unpadded features (processors, data silo)."""

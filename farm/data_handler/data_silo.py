@@ -1,0 +1,226 @@
+"""Train, dev and test sets of one processor, with their data loaders."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+
+from farm.data_handler.cache import cache_key, load_datasets, save_datasets
+from farm.data_handler.dataset import Collator, FeatureDataset, LengthGroupedBatchSampler
+from farm.data_handler.processors.base import Processor
+from farm.errors import FarmError
+from farm.tracking import get_tracker
+
+logger = logging.getLogger(__name__)
+
+SPLITS = ("train", "dev", "test")
+
+
+class DataSilo:
+    """Loads the train/dev/test files of a processor into datasets and data loaders.
+
+    Features are stored unpadded; each batch is padded to its longest sample. Training
+    batches group samples of similar length (in random order, reproducible by ``seed``).
+
+    Args:
+        processor (Processor): Reads and featurizes the files named in it.
+        batch_size (int): Samples per training batch.
+        eval_batch_size (int | None): Samples per dev/test batch (default ``batch_size``).
+        distributed (bool): Shard the training data over the processes of a
+            ``torchrun`` job.
+        automatic_loading (bool): Load the data in the constructor (else call
+            :meth:`load_data`).
+        max_multiprocessing_chunksize (int): Accepted for FARM compatibility; tokenization is
+            batched inside the fast tokenizer, which uses all cores itself.
+        max_processes (int): Accepted for FARM compatibility (see above).
+        caching (bool): Reuse preprocessed data stored under ``cache_path``. The cache key
+            covers the files' bytes, the processor's configuration and the tokenizer.
+        cache_path (str | Path): Folder of the cache.
+        group_by_length (bool): Batch training samples of similar length together.
+        seed (int): Seed of the dev split and of the batch order.
+
+    Example:
+        >>> data_silo = DataSilo(processor=processor, batch_size=32)
+        >>> n_batches = len(data_silo.loaders["train"])
+    """
+
+    def __init__(
+        self,
+        processor: Processor,
+        batch_size: int,
+        eval_batch_size: int | None = None,
+        distributed: bool = False,
+        automatic_loading: bool = True,
+        max_multiprocessing_chunksize: int = 2000,
+        max_processes: int = 128,
+        caching: bool = False,
+        cache_path: str | Path = Path("cache/data_silo"),
+        group_by_length: bool = True,
+        seed: int = 42,
+    ):
+        self.processor = processor
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size or batch_size
+        self.distributed = distributed
+        self.max_multiprocessing_chunksize = max_multiprocessing_chunksize
+        self.max_processes = max_processes
+        self.caching = caching
+        self.cache_path = Path(cache_path)
+        self.group_by_length = group_by_length
+        self.seed = seed
+        self.data: dict[str, FeatureDataset | None] = dict.fromkeys(SPLITS)
+        self.loaders: dict[str, DataLoader | None] = dict.fromkeys(SPLITS)
+        self.counts: dict[str, int] = {}
+        if automatic_loading:
+            self.load_data()
+
+    def load_data(self) -> None:
+        """Read, split and featurize the files (or take them from the cache)."""
+        files = self._files()
+        key = None
+        if self.caching:
+            key = cache_key(
+                files,
+                {**self.processor.generate_config(), "tasks": self.processor.tasks},
+                self.processor.tokenizer.backend_tokenizer.to_str(),
+                {"seed": self.seed, "processor": type(self.processor).__name__},
+            )
+            if (self.cache_path / key / "meta.json").is_file():
+                self.data, meta = load_datasets(self.cache_path / key)
+                self.processor.tasks = meta["tasks"]
+                self._finish()
+                return
+        dicts = self._read_dicts(files)
+        for split in SPLITS:
+            if dicts[split] is not None:
+                self.data[split] = self.processor.dataset_from_dicts(
+                    dicts[split], log_sample=split == "train"
+                )[0]
+        if key is not None:
+            save_datasets(self.cache_path / key, self.data, {"tasks": self.processor.tasks})
+        self._finish()
+
+    def _files(self) -> dict[str, Path | None]:
+        processor = self.processor
+        names = {
+            "train": processor.train_filename,
+            "dev": processor.dev_filename,
+            "test": processor.test_filename,
+        }
+        return {s: processor.file_path(n) if n else None for s, n in names.items()}
+
+    def _read_dicts(self, files: dict[str, Path | None]) -> dict[str, list[dict] | None]:
+        dicts: dict[str, list[dict] | None] = dict.fromkeys(SPLITS)
+        for split in SPLITS:  # train first: a missing label_list is read from it
+            path = files[split]
+            if path is not None:
+                dicts[split] = self.processor.file_to_dicts(path)
+                logger.info("Read %d inputs from %s", len(dicts[split] or []), path)
+        if files["dev"] is None and dicts["train"] and self.processor.dev_split > 0:
+            dicts["train"], dicts["dev"] = self._split_dev(dicts["train"])
+        return dicts
+
+    def _split_dev(self, dicts: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
+        """Split ``dev_split`` of the training inputs off as dev set (stratified on request)."""
+        rng = np.random.default_rng(self.seed)
+        share = self.processor.dev_split
+        if self.processor.dev_stratification:
+            label_key = next(iter(self.processor.tasks.values()))["label_name"]
+            groups: dict[Any, list[int]] = {}
+            for i, item in enumerate(dicts):
+                groups.setdefault(str(item.get(label_key)), []).append(i)
+            dev_idx = []
+            for members in groups.values():
+                take = int(round(len(members) * share))
+                dev_idx += rng.permutation(members)[:take].tolist()
+        else:
+            take = max(1, int(round(len(dicts) * share)))
+            dev_idx = rng.permutation(len(dicts))[:take].tolist()
+        if len(dev_idx) >= len(dicts):
+            raise FarmError(
+                f"dev_split={share} leaves no training data from {len(dicts)} inputs; "
+                "lower dev_split or provide a dev file."
+            )
+        chosen = set(dev_idx)
+        train = [d for i, d in enumerate(dicts) if i not in chosen]
+        dev = [dicts[i] for i in sorted(chosen)]
+        logger.info("Split %d of %d training inputs off as dev set", len(dev), len(dicts))
+        return train, dev
+
+    def _finish(self) -> None:
+        for split in SPLITS:
+            dataset = self.data[split]
+            self.counts[split] = len(dataset) if dataset is not None else 0
+            self.loaders[split] = self._make_loader(split, dataset) if dataset else None
+        logger.info("Samples per split: %s", self.counts)
+        get_tracker().log_params({
+            "n_samples_train": self.counts["train"],
+            "n_samples_dev": self.counts["dev"],
+            "n_samples_test": self.counts["test"],
+            "batch_size": self.batch_size,
+            "max_seq_len": self.processor.max_seq_len,
+            "processor": type(self.processor).__name__,
+            "tokenizer": type(self.processor.tokenizer).__name__,
+        })
+
+    def _make_loader(self, split: str, dataset: FeatureDataset) -> DataLoader:
+        collate = Collator(dataset.pad_values)
+        if split != "train":
+            return DataLoader(
+                dataset, batch_size=self.eval_batch_size, sampler=SequentialSampler(dataset),
+                collate_fn=collate,
+            )
+        if self.distributed:
+            return DataLoader(
+                dataset, batch_size=self.batch_size, collate_fn=collate,
+                sampler=DistributedSampler(dataset, seed=self.seed),
+            )
+        if self.group_by_length:
+            batches = LengthGroupedBatchSampler(dataset.lengths, self.batch_size, seed=self.seed)
+            return DataLoader(dataset, batch_sampler=batches, collate_fn=collate)
+        generator = torch.Generator().manual_seed(self.seed)
+        return DataLoader(
+            dataset, batch_size=self.batch_size, collate_fn=collate,
+            sampler=RandomSampler(dataset, generator=generator),
+        )
+
+    def get_data_loader(self, dataset_name: str) -> DataLoader | None:
+        """The loader of ``"train"``, ``"dev"`` or ``"test"`` (None if that split is absent)."""
+        if dataset_name not in self.loaders:
+            raise KeyError(f"Unknown split '{dataset_name}'; choose one of {list(SPLITS)}.")
+        return self.loaders[dataset_name]
+
+    def calculate_class_weights(self, task_name: str, source: str = "train") -> list[float]:
+        """Class weights inversely proportional to label frequencies.
+
+        Equal to scikit-learn's ``compute_class_weight("balanced", ...)``:
+        ``n_samples / (n_classes * count(class))``. A class that never occurs gets weight 0
+        (with a warning), as it cannot contribute to the loss anyway.
+
+        Args:
+            task_name (str): Task whose labels are counted.
+            source (str): ``"train"``, ``"dev"``, ``"test"`` or ``"all"``.
+
+        Returns:
+            list[float]: One weight per entry of the task's ``label_list``.
+        """
+        if task_name not in self.processor.tasks:
+            raise KeyError(f"Unknown task '{task_name}'; tasks: {list(self.processor.tasks)}.")
+        task = self.processor.tasks[task_name]
+        splits = list(SPLITS) if source == "all" else [source]
+        labels = np.concatenate([
+            np.concatenate(self.data[s].features[task["label_tensor_name"]])
+            for s in splits if self.data[s] is not None
+        ])
+        n_classes = len(task["label_list"])
+        counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
+        weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)
+        absent = [task["label_list"][i] for i in np.flatnonzero(counts == 0)]
+        if absent:
+            logger.warning("Labels %s never occur in %s; their class weight is 0.", absent, source)
+        return weights.tolist()

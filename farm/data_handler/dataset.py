@@ -1,0 +1,177 @@
+"""Unpadded feature storage, padding per batch, and length-grouped batching."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset, Sampler
+
+# Per-token label arrays are padded with the value that cross-entropy ignores.
+LABEL_PAD_VALUE = -100
+
+
+class FeatureDataset(Dataset):
+    """Named features of many samples, each stored at its real length.
+
+    Args:
+        features (Mapping[str, Sequence[np.ndarray]]): One list per feature name, holding one
+            1-D array per sample (``input_ids``, ``padding_mask``, ``segment_ids``, label
+            arrays named after their task, ...).
+        pad_values (Mapping[str, int] | None): Value each feature is padded with in a batch;
+            0 where not given.
+
+    Example:
+        >>> ds = FeatureDataset({"input_ids": [np.array([101, 7, 102]), np.array([101, 102])]},
+        ...                     pad_values={"input_ids": 0})
+        >>> collate = Collator(ds.pad_values)
+        >>> collate([ds[0], ds[1]])["input_ids"].shape
+        torch.Size([2, 3])
+    """
+
+    def __init__(
+        self,
+        features: Mapping[str, Sequence[np.ndarray]],
+        pad_values: Mapping[str, int] | None = None,
+    ):
+        sizes = {name: len(values) for name, values in features.items()}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"All features need one entry per sample; got counts {sizes}.")
+        self.features = {name: list(values) for name, values in features.items()}
+        self.pad_values = dict(pad_values or {})
+        self._len = next(iter(sizes.values()), 0)
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        return {name: values[index] for name, values in self.features.items()}
+
+    @property
+    def tensor_names(self) -> list[str]:
+        """Names of the features, in storage order."""
+        return list(self.features)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Number of tokens of each sample (length of its ``input_ids``)."""
+        return np.fromiter((len(x) for x in self.features["input_ids"]), dtype=np.int64)
+
+    def subset(self, indices: Sequence[int]) -> FeatureDataset:
+        """A new dataset with the samples at ``indices``."""
+        picked = {name: [values[i] for i in indices] for name, values in self.features.items()}
+        return FeatureDataset(picked, self.pad_values)
+
+    @classmethod
+    def concat(cls, datasets: Sequence[FeatureDataset]) -> FeatureDataset:
+        """Join datasets with the same feature names."""
+        if not datasets:
+            return cls({})
+        names = datasets[0].tensor_names
+        for dataset in datasets[1:]:
+            if dataset.tensor_names != names:
+                raise ValueError(f"Cannot join features {dataset.tensor_names} and {names}.")
+        joined = {name: [x for d in datasets for x in d.features[name]] for name in names}
+        return cls(joined, datasets[0].pad_values)
+
+    def to_flat(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
+        """Flat tensors (values + offsets per feature) for safetensors, and the pad values."""
+        tensors: dict[str, torch.Tensor] = {}
+        for name, values in self.features.items():
+            lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+            offsets = np.concatenate([[0], np.cumsum(lengths)])
+            flat = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+            tensors[f"{name}.values"] = torch.from_numpy(np.ascontiguousarray(flat))
+            tensors[f"{name}.offsets"] = torch.from_numpy(offsets)
+        return tensors, self.pad_values
+
+    @classmethod
+    def from_flat(
+        cls, tensors: Mapping[str, torch.Tensor], pad_values: Mapping[str, int]
+    ) -> FeatureDataset:
+        """Inverse of :meth:`to_flat`."""
+        names = [key[: -len(".values")] for key in tensors if key.endswith(".values")]
+        features = {}
+        for name in names:
+            flat = tensors[f"{name}.values"].numpy()
+            offsets = tensors[f"{name}.offsets"].numpy()
+            features[name] = [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+        return cls(features, pad_values)
+
+
+class Collator:
+    """Pads each feature to the longest sample of the batch and stacks it into a tensor.
+
+    Args:
+        pad_values (Mapping[str, int]): Padding value per feature name (0 where missing).
+    """
+
+    def __init__(self, pad_values: Mapping[str, int]):
+        self.pad_values = dict(pad_values)
+
+    def __call__(self, samples: Sequence[Mapping[str, np.ndarray]]) -> dict[str, torch.Tensor]:
+        batch: dict[str, torch.Tensor] = {}
+        for name in samples[0]:
+            arrays = [s[name] for s in samples]
+            width = max(len(a) for a in arrays)
+            dtype = np.float32 if arrays[0].dtype.kind == "f" else np.int64
+            out = np.full((len(arrays), width), self.pad_values.get(name, 0), dtype=dtype)
+            for row, array in enumerate(arrays):
+                out[row, : len(array)] = array
+            batch[name] = torch.from_numpy(out)
+        return batch
+
+
+class LengthGroupedBatchSampler(Sampler[list[int]]):
+    """Training batches of samples with similar length, in random order.
+
+    Samples are shuffled, cut into groups of ``batch_size * group_batches``, sorted by length
+    inside each group and cut into batches; the batches are then shuffled. Batches hold little
+    padding while order stays random; the same seed and epoch give the same batches.
+
+    Args:
+        lengths (Sequence[int]): Token count of each sample.
+        batch_size (int): Samples per batch.
+        seed (int): Seed of the shuffling; combined with the epoch (see :meth:`set_epoch`).
+        group_batches (int): How many batches one length-sorted group spans.
+        drop_last (bool): Drop a last, smaller batch.
+    """
+
+    def __init__(
+        self,
+        lengths: Sequence[int],
+        batch_size: int,
+        seed: int = 42,
+        group_batches: int = 50,
+        drop_last: bool = False,
+    ):
+        self.lengths = np.asarray(lengths)
+        self.batch_size = batch_size
+        self.seed = seed
+        self.group_batches = group_batches
+        self.drop_last = drop_last
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the shuffling of ``epoch`` (each epoch gets different batches)."""
+        self.epoch = epoch
+
+    def __iter__(self) -> Iterator[list[int]]:
+        rng = np.random.default_rng([self.seed, self.epoch])
+        order = rng.permutation(len(self.lengths))
+        group = self.batch_size * self.group_batches
+        batches: list[list[int]] = []
+        for begin in range(0, len(order), group):
+            chunk = order[begin : begin + group]
+            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
+            for i in range(0, len(chunk), self.batch_size):
+                batches.append(chunk[i : i + self.batch_size].tolist())
+        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
+            batches.pop()
+        for i in rng.permutation(len(batches)):
+            yield batches[i]
+
+    def __len__(self) -> int:
+        full, rest = divmod(len(self.lengths), self.batch_size)
+        return full + (1 if rest and not self.drop_last else 0)

@@ -1,0 +1,220 @@
+"""The processor base class: tasks, file access, and symmetric save/load."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+from transformers import PreTrainedTokenizerBase
+
+from farm.data_handler.dataset import FeatureDataset
+from farm.data_handler.samples import SampleBasket
+from farm.errors import DataFileError, FarmError, did_you_mean
+from farm.modeling.tokenization import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+PROCESSOR_CONFIG = "processor_config.json"
+
+
+class Processor:
+    """Turns files or request dicts into baskets, samples and named, unpadded features.
+
+    A subclass implements :meth:`file_to_dicts` (reading one file format into dicts) and
+    :meth:`dataset_from_dicts` (dicts to features). Subclasses register themselves by class
+    name, so :meth:`load_from_dir` can rebuild them from a saved config without running code
+    from the saved folder.
+
+    Args:
+        tokenizer (PreTrainedTokenizerBase): A fast tokenizer (``Tokenizer.load``).
+        max_seq_len (int): Maximum tokens per sample, special tokens included.
+        train_filename (str | Path | None): Training file in ``data_dir``.
+        dev_filename (str | Path | None): Dev file; ``None`` splits ``dev_split`` off train.
+        test_filename (str | Path | None): Test file.
+        dev_split (float): Share of the training data used as dev set without a dev file.
+        data_dir (str | Path | None): Folder of the data files.
+        tasks (dict[str, dict[str, Any]] | None): Tasks as made by :meth:`add_task`.
+        dev_stratification (bool): Keep the label ratios when splitting dev off train.
+    """
+
+    subclasses: ClassVar[dict[str, type[Processor]]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        Processor.subclasses[cls.__name__] = cls
+
+    def __init__(
+        self,
+        tokenizer: PreTrainedTokenizerBase,
+        max_seq_len: int,
+        train_filename: str | Path | None,
+        dev_filename: str | Path | None,
+        test_filename: str | Path | None,
+        dev_split: float,
+        data_dir: str | Path | None,
+        tasks: dict[str, dict[str, Any]] | None = None,
+        dev_stratification: bool = False,
+    ):
+        if not getattr(tokenizer, "is_fast", False):
+            raise FarmError(
+                "The processor needs a fast tokenizer; load one with Tokenizer.load(...)."
+            )
+        if not 0.0 <= dev_split < 1.0:
+            raise ValueError(f"dev_split must be in [0, 1); got {dev_split}.")
+        self.tokenizer = tokenizer
+        self.max_seq_len = max_seq_len
+        self.train_filename = train_filename
+        self.dev_filename = dev_filename
+        self.test_filename = test_filename
+        self.dev_split = dev_split
+        self.dev_stratification = dev_stratification
+        self.data_dir = Path(data_dir) if data_dir is not None else None
+        self.tasks: dict[str, dict[str, Any]] = {}
+        for name, task in (tasks or {}).items():
+            self.add_task(name=name, **{k: v for k, v in task.items() if k != "label_tensor_name"})
+        self.skipped_rows: dict[str, list[tuple[int, str]]] = {}
+
+    def add_task(
+        self,
+        name: str,
+        metric: Any,
+        label_list: list[str] | None,
+        label_column_name: str | int | None = None,
+        label_name: str | None = None,
+        task_type: str | None = None,
+        text_column_name: str | int | None = None,
+    ) -> None:
+        """Add a task (one prediction head's labels and metric).
+
+        Args:
+            name (str): Task name; the head with the same ``task_name`` learns it.
+            metric (Any): Metric name (see ``farm.evaluation.metrics``), list of names, or
+                a registered custom metric.
+            label_list (list[str] | None): The labels; ``None`` reads them from the train file.
+            label_column_name (str | int | None): Column holding the labels in data files.
+            label_name (str | None): Key of the label in the dicts; ``"<name>_label"``.
+            task_type (str | None): ``"classification"``, ``"regression"``, ``"ner"``, ...
+            text_column_name (str | int | None): Column holding the text in data files.
+        """
+        label_name = label_name or f"{name}_label"
+        self.tasks[name] = {
+            "label_list": list(label_list) if label_list is not None else None,
+            "metric": metric,
+            "label_tensor_name": f"{name}_label_ids",
+            "label_name": label_name,
+            "label_column_name": label_column_name,
+            "task_type": task_type,
+            "text_column_name": text_column_name,
+        }
+
+    def file_to_dicts(self, file: str | Path) -> list[dict[str, Any]]:
+        """Read a data file into one dict per input (e.g. ``{"text": ..., "<task>_label":
+        ...}``)."""
+        raise NotImplementedError(f"{type(self).__name__} does not read files.")
+
+    def dataset_from_dicts(
+        self,
+        dicts: list[dict[str, Any]],
+        indices: list[int] | None = None,
+        return_baskets: bool = False,
+        log_sample: bool = True,
+    ) -> tuple[Any, ...]:
+        """Turn dicts into a :class:`FeatureDataset`.
+
+        Returns:
+            tuple: ``(dataset, tensor_names, problematic_ids)``, plus the baskets when
+            ``return_baskets`` is True.
+        """
+        raise NotImplementedError
+
+    def file_path(self, filename: str | Path) -> Path:
+        """``filename`` inside ``data_dir`` (absolute paths are kept)."""
+        path = Path(filename)
+        if self.data_dir is not None and not path.is_absolute():
+            return self.data_dir / path
+        return path
+
+    def note_skipped(self, file: Path, skipped: list[tuple[int, str]]) -> None:
+        """Record and report rows skipped on request (``skip_bad_rows=True``)."""
+        if not skipped:
+            return
+        self.skipped_rows[str(file)] = skipped
+        first = "; ".join(f"line {line}: {reason}" for line, reason in skipped[:3])
+        logger.warning("Skipped %d bad rows of %s (first: %s)", len(skipped), file, first)
+
+    @staticmethod
+    def label_error(file: Path, line: int, task: str, label: str, known: list[str]) -> None:
+        """Raise the error for a label that is not in the task's ``label_list``."""
+        raise DataFileError(
+            f"label {label!r} of task '{task}' is not in label_list {known}."
+            f"{did_you_mean(label, known)} Add it to label_list or correct the row.",
+            file=file,
+            line=line,
+        )
+
+    def generate_config(self) -> dict[str, Any]:
+        """The constructor arguments of this processor (without the tokenizer), as JSON."""
+        config: dict[str, Any] = {}
+        for name in inspect.signature(type(self).__init__).parameters:
+            if name in ("self", "tokenizer") or not hasattr(self, name):
+                continue
+            value = getattr(self, name)
+            config[name] = str(value) if isinstance(value, Path) else value
+        return config
+
+    def save(self, save_dir: str | Path) -> None:
+        """Write ``processor_config.json`` and the tokenizer files to ``save_dir``."""
+        save_dir = Path(save_dir)
+        save_dir.mkdir(parents=True, exist_ok=True)
+        config = {"processor": type(self).__name__, **self.generate_config(), "tasks": self.tasks}
+        (save_dir / PROCESSOR_CONFIG).write_text(json.dumps(config, indent=2, default=str))
+        self.tokenizer.save_pretrained(str(save_dir))
+
+    @classmethod
+    def load_from_dir(cls, load_dir: str | Path) -> Processor:
+        """Rebuild a processor saved with :meth:`save` (its tokenizer included).
+
+        Args:
+            load_dir (str | Path): A folder written by ``processor.save`` or ``model.save``.
+
+        Returns:
+            Processor: The processor, with its tasks.
+        """
+        load_dir = Path(load_dir)
+        config_file = load_dir / PROCESSOR_CONFIG
+        if not config_file.is_file():
+            raise FarmError(f"{config_file} not found: {load_dir} holds no saved processor.")
+        config = json.loads(config_file.read_text())
+        name = config.pop("processor")
+        if name not in Processor.subclasses:
+            raise FarmError(
+                f"{config_file}: unknown processor '{name}'.{did_you_mean(name, cls.subclasses)}"
+                " Import the module that defines it before loading."
+            )
+        tasks = config.pop("tasks", {})
+        processor_cls = Processor.subclasses[name]
+        accepted = inspect.signature(processor_cls.__init__).parameters
+        kwargs = {k: v for k, v in config.items() if k in accepted}
+        processor = processor_cls(tokenizer=Tokenizer.load(load_dir), **kwargs)
+        processor.tasks = tasks
+        return processor
+
+    @staticmethod
+    def log_sample(basket: SampleBasket) -> None:
+        """Log the first sample of a basket (done once per preprocessing run)."""
+        if basket.samples:
+            logger.info("Example of preprocessed data:%s", basket.samples[0])
+
+    @staticmethod
+    def pad_values(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:
+        """Padding value of the sequence features made with ``tokenizer``."""
+        return {"input_ids": int(tokenizer.pad_token_id or 0)}
+
+    @staticmethod
+    def empty_result(return_baskets: bool) -> tuple[Any, ...]:
+        """What :meth:`dataset_from_dicts` returns for no input."""
+        dataset = FeatureDataset({})
+        return (dataset, [], set(), []) if return_baskets else (dataset, [], set())

@@ -1,0 +1,108 @@
+"""Metrics by name, and ``register_metrics`` for your own.
+
+A metric function takes ``(preds, labels)`` (lists of the same length, as the heads'
+``logits_to_preds`` and ``prepare_labels`` return them) and returns a dict of named values
+(or a single number, stored under the metric's name).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sklearn.metrics import accuracy_score, classification_report, f1_score, matthews_corrcoef
+
+from farm.errors import check_choice
+
+MetricFn = Callable[[Sequence[Any], Sequence[Any]], "dict[str, float] | float"]
+
+
+def simple_accuracy(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """Share of predictions equal to their label."""
+    return {"acc": float(accuracy_score(labels, preds))}
+
+
+def f1_macro(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """F1 averaged over classes with equal weight."""
+    return {"f1_macro": float(f1_score(labels, preds, average="macro", zero_division=0))}
+
+
+def acc_and_f1(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """Accuracy, macro F1, and their mean (``acc_and_f1``)."""
+    acc = simple_accuracy(preds, labels)["acc"]
+    f1 = f1_macro(preds, labels)["f1_macro"]
+    return {"acc": acc, "f1": f1, "acc_and_f1": (acc + f1) / 2}
+
+
+def mcc(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """Matthews correlation coefficient."""
+    return {"mcc": float(matthews_corrcoef(labels, preds))}
+
+
+_REGISTRY: dict[str, MetricFn] = {
+    "acc": simple_accuracy,
+    "f1_macro": f1_macro,
+    "acc_f1": acc_and_f1,
+    "mcc": mcc,
+}
+
+
+def register_metrics(name: str, implementation: MetricFn) -> None:
+    """Make a metric usable by name in processors and ``EarlyStopping``.
+
+    Args:
+        name (str): The metric's name.
+        implementation (MetricFn): ``fn(preds, labels)`` returning a dict of values or a
+            number.
+
+    Example:
+        >>> def share_positive(preds, labels):
+        ...     return {"share_positive": sum(p == "positive" for p in preds) / len(preds)}
+        >>> register_metrics("share_positive", share_positive)
+    """
+    _REGISTRY[name] = implementation
+
+
+def available_metrics() -> list[str]:
+    """Names of all registered metrics."""
+    return sorted(_REGISTRY)
+
+
+def check_metric(metric: Any) -> None:
+    """Raise a clear error if ``metric`` (a name or list of names) is not registered."""
+    for name in metric if isinstance(metric, list | tuple) else [metric]:
+        if not callable(name):
+            check_choice(name, available_metrics(), "metric (register it with register_metrics)")
+
+
+def compute_metrics(metric: Any, preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """Compute one metric, a list of metrics, or a metric function.
+
+    Args:
+        metric (Any): A registered name, a list of them, or a callable ``fn(preds, labels)``.
+        preds (Sequence[Any]): Predictions.
+        labels (Sequence[Any]): True labels, aligned with ``preds``.
+
+    Returns:
+        dict[str, float]: The metric values by name.
+    """
+    if len(preds) != len(labels):
+        raise ValueError(f"{len(preds)} predictions but {len(labels)} labels.")
+    results: dict[str, float] = {}
+    for item in metric if isinstance(metric, list | tuple) else [metric]:
+        if callable(item):
+            name, fn = getattr(item, "__name__", "metric"), item
+        else:
+            check_metric(item)
+            name, fn = item, _REGISTRY[item]
+        value = fn(preds, labels)
+        results.update(value if isinstance(value, dict) else {name: float(value)})
+    return results
+
+
+def classification_report_text(
+    preds: Sequence[Any], labels: Sequence[Any], label_list: Sequence[str] | None
+) -> str:
+    """Per-class precision, recall, F1 and support (scikit-learn's report)."""
+    names = list(label_list) if label_list else sorted(set(labels) | set(preds))
+    return str(classification_report(labels, preds, labels=names, digits=4, zero_division=0))

@@ -1,0 +1,240 @@
+"""Predictions from a trained model (FARM's ``farm.infer.Inferencer``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+from tqdm import tqdm
+
+from farm.data_handler.dataset import Collator
+from farm.data_handler.processors import InferenceProcessor, Processor
+from farm.errors import FarmError, check_choice
+from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
+from farm.modeling.language_model import LanguageModel
+from farm.modeling.prediction_heads import PredictionHead, TextClassificationHead
+from farm.modeling.tokenization import Tokenizer
+
+logger = logging.getLogger(__name__)
+
+# Heads created (untrained) when a plain Hugging Face folder is loaded with a task type.
+_HEADS_FOR_HF_MODELS: dict[str, type[PredictionHead]] = {
+    "text_classification": TextClassificationHead,
+}
+
+
+class Inferencer:
+    """Runs a trained model on dicts or files and returns FARM-shaped predictions.
+
+    Inputs are processed in batches of similar length (little padding); results come back
+    in input order, as one ``{"task", "task_name", "predictions"}`` dict per head and per
+    ``batch_size`` inputs (FARM's format): ``result[0]["predictions"]`` holds the first
+    ``batch_size`` predictions.
+
+    Args:
+        model (AdaptiveModel): The model.
+        processor (Processor): Turns input dicts into features.
+        task_type (str | None): The task (informational for trained models).
+        batch_size (int): Inputs per batch and per result dict.
+        gpu (bool): Run on the GPU if one is available.
+        name (str | None): A name for the model (used by the REST API).
+        return_class_probs (bool): Add every class's probability to classification results.
+        disable_tqdm (bool): Hide the progress bar.
+
+    Example:
+        >>> inferencer = Inferencer.load("saved_models/sentiment")
+        >>> result = inferencer.inference_from_dicts([{"text": "A great film."}])
+        >>> result[0]["predictions"][0]["label"], result[0]["predictions"][0]["probability"]
+    """
+
+    def __init__(
+        self,
+        model: AdaptiveModel,
+        processor: Processor,
+        task_type: str | None = None,
+        batch_size: int = 4,
+        gpu: bool = False,
+        name: str | None = None,
+        return_class_probs: bool = False,
+        disable_tqdm: bool = False,
+    ):
+        self.device = torch.device("cuda" if gpu and torch.cuda.is_available() else "cpu")
+        self.model = model.to(self.device).eval()
+        self.processor = processor
+        self.task_type = task_type
+        self.batch_size = batch_size
+        self.name = name
+        self.return_class_probs = return_class_probs
+        self.disable_tqdm = disable_tqdm
+
+    @classmethod
+    def load(
+        cls,
+        model_name_or_path: str | Path,
+        revision: str | None = None,
+        task_type: str | None = None,
+        batch_size: int = 4,
+        gpu: bool = False,
+        max_seq_len: int = 256,
+        doc_stride: int = 128,
+        return_class_probs: bool = False,
+        extraction_strategy: str | None = None,
+        extraction_layer: int | None = None,
+        num_processes: int | None = None,
+        disable_tqdm: bool = False,
+        strict: bool = True,
+    ) -> Inferencer:
+        """Load a saved FARM model, or a Hugging Face model folder with a ``task_type``.
+
+        Args:
+            model_name_or_path (str | Path): A folder written by ``model.save`` /
+                ``EarlyStopping``, or a Hugging Face model (folder or hub name).
+            revision (str | None): Hub revision of a Hugging Face model.
+            task_type (str | None): Needed for Hugging Face models: ``"text_classification"``
+                (the head is created untrained). Ignored for FARM models.
+            batch_size (int): Inputs per batch.
+            gpu (bool): Use the GPU if available.
+            max_seq_len (int): Maximum tokens per input (capped at what the model supports).
+            doc_stride (int): Stride of passages for tasks that split long inputs.
+            return_class_probs (bool): Return every class's probability too.
+            extraction_strategy (str | None): For embedding extraction.
+            extraction_layer (int | None): For embedding extraction.
+            num_processes (int | None): Accepted for FARM compatibility; tokenization is
+                batched in the fast tokenizer, so no process pool is used.
+            disable_tqdm (bool): Hide the progress bar.
+            strict (bool): Require saved head weights to match exactly.
+
+        Returns:
+            Inferencer: Ready to predict.
+        """
+        if extraction_strategy is not None or extraction_layer is not None:
+            raise NotImplementedError(
+                "Embedding extraction (task_type='embeddings') is not available yet."
+            )
+        path = Path(model_name_or_path)
+        if (path / MODEL_META).is_file():
+            model = AdaptiveModel.load(path, device="cpu", strict=strict)
+            processor = Processor.load_from_dir(path)
+            task_type = task_type or model.prediction_heads[0].task_type
+        else:
+            model, processor = _from_hugging_face(model_name_or_path, task_type, revision)
+        processor.max_seq_len = _usable_length(max_seq_len, model, processor)
+        if hasattr(processor, "doc_stride"):
+            processor.doc_stride = doc_stride
+        return cls(
+            model=model, processor=processor, task_type=task_type, batch_size=batch_size,
+            gpu=gpu, name=path.name, return_class_probs=return_class_probs,
+            disable_tqdm=disable_tqdm,
+        )
+
+    def inference_from_dicts(
+        self,
+        dicts: list[dict[str, Any]],
+        return_json: bool = True,
+        multiprocessing_chunksize: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Predict for a list of input dicts (e.g. ``[{"text": "..."}]``).
+
+        Args:
+            dicts (list[dict[str, Any]]): The inputs.
+            return_json (bool): Accepted for FARM compatibility; results are always dicts.
+            multiprocessing_chunksize (int | None): Accepted for FARM compatibility.
+
+        Returns:
+            list[dict[str, Any]]: Per ``batch_size`` inputs and per head,
+            ``{"task", "task_name", "predictions"}``, in input order.
+        """
+        if not dicts:
+            return []
+        dataset, _, _, baskets = self.processor.dataset_from_dicts(
+            dicts, return_baskets=True, log_sample=False
+        )
+        logits = self._logits_per_sample(dataset)
+        results = []
+        for begin in range(0, len(baskets), self.batch_size):
+            group = list(range(begin, min(begin + self.batch_size, len(baskets))))
+            group_logits = [_pad_stack([per_head[i] for i in group]) for per_head in logits]
+            results += self.model.formatted_preds(
+                logits=group_logits, baskets=[baskets[i] for i in group],
+                return_class_probs=self.return_class_probs,
+            )
+        return results
+
+    def inference_from_file(
+        self,
+        file: str | Path,
+        multiprocessing_chunksize: int | None = None,
+        return_json: bool = True,
+    ) -> list[dict[str, Any]]:
+        """Read ``file`` with the model's processor and predict for every input in it."""
+        return self.inference_from_dicts(self.processor.file_to_dicts(file))
+
+    def _logits_per_sample(self, dataset: Any) -> list[list[Tensor]]:
+        """Each head's logits per sample, computed in length-sorted batches."""
+        order = np.argsort(dataset.lengths, kind="stable")
+        collate = Collator(dataset.pad_values)
+        n_heads = len(self.model.prediction_heads)
+        per_sample: list[list[Tensor | None]] = [[None] * len(dataset) for _ in range(n_heads)]
+        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        with torch.inference_mode():
+            for indices in tqdm(batches, desc="Inferencing", disable=self.disable_tqdm):
+                batch = collate([dataset[i] for i in indices])
+                batch = {k: v.to(self.device) for k, v in batch.items()}
+                for head, head_logits in enumerate(self.model(**batch)):
+                    for row, i in enumerate(indices):
+                        per_sample[head][i] = head_logits[row].float().cpu()
+        return per_sample  # type: ignore[return-value]
+
+    def save(self, path: str | Path) -> None:
+        """Save model and processor so that :meth:`load` can open ``path``."""
+        self.model.save(path)
+        self.processor.save(path)
+
+    def close_multiprocessing_pool(self, join: bool = False) -> None:
+        """Kept for FARM compatibility: no process pool is used."""
+
+
+def _pad_stack(tensors: list[Tensor]) -> Tensor:
+    """Stack per-sample tensors, zero-padding their first dimension to the longest."""
+    if all(t.shape == tensors[0].shape for t in tensors):
+        return torch.stack(tensors)
+    width = max(t.shape[0] for t in tensors)
+    out = tensors[0].new_zeros((len(tensors), width, *tensors[0].shape[1:]))
+    for row, tensor in enumerate(tensors):
+        out[row, : tensor.shape[0]] = tensor
+    return out
+
+
+def _from_hugging_face(
+    name_or_path: str | Path, task_type: str | None, revision: str | None
+) -> tuple[AdaptiveModel, Processor]:
+    """An adaptive model with an untrained head on a Hugging Face encoder."""
+    if task_type is None:
+        raise FarmError(
+            f"{name_or_path} is not a saved FARM model (no {MODEL_META}). To load a Hugging "
+            f"Face model, pass task_type= one of {sorted(_HEADS_FOR_HF_MODELS)}."
+        )
+    check_choice(task_type, _HEADS_FOR_HF_MODELS, "task_type")
+    extra = {"revision": revision} if revision else {}
+    language_model = LanguageModel.load(name_or_path, **extra)
+    tokenizer = Tokenizer.load(name_or_path, **extra)
+    labels = [str(v) for _, v in sorted(language_model.config.id2label.items())]
+    head = _HEADS_FOR_HF_MODELS[task_type](num_labels=len(labels), label_list=labels)
+    logger.warning(
+        "%s is a plain Hugging Face model: its %s head is untrained, so predictions are "
+        "random until you fine-tune it.", name_or_path, task_type,
+    )
+    model = AdaptiveModel(language_model, [head], embeds_dropout_prob=0.0)
+    return model, InferenceProcessor(tokenizer, max_seq_len=256)
+
+
+def _usable_length(max_seq_len: int, model: AdaptiveModel, processor: Processor) -> int:
+    """``max_seq_len`` capped by the tokenizer's and the model's maximum length."""
+    limits = [max_seq_len, getattr(model.language_model.config, "max_position_embeddings", 0)]
+    tokenizer_max = getattr(processor.tokenizer, "model_max_length", 0)
+    limits.append(tokenizer_max if 0 < tokenizer_max < 100_000 else 0)
+    return min(limit for limit in limits if limit > 0)

@@ -1,0 +1,1 @@
+"""Language models, prediction heads, the adaptive model that joins them, and optimization."""

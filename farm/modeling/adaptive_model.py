@@ -1,0 +1,255 @@
+"""A language model with one or more prediction heads: the model FARM trains and serves."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from farm import __version__
+from farm.errors import FarmError
+from farm.modeling.language_model import LanguageModel
+from farm.modeling.prediction_heads import PredictionHead
+
+logger = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+MODEL_META = "farm_model.json"
+OUTPUT_TYPES = ("per_sequence", "per_token")
+
+LossAggregation = Callable[..., Tensor]
+
+
+def sum_losses(loss_per_head: list[Tensor], global_step: int | None = None, batch: Any = None
+               ) -> Tensor:
+    """Default loss aggregation: the per-sample losses of all heads, summed: ``(batch,)``."""
+    return torch.stack(loss_per_head).sum(dim=0)
+
+
+class AdaptiveModel(nn.Module):
+    """A :class:`LanguageModel` plus prediction heads, each fed the vectors it declares.
+
+    Args:
+        language_model (LanguageModel): The encoder.
+        prediction_heads (Sequence[PredictionHead]): One head per task.
+        embeds_dropout_prob (float): Dropout on the encoder's output before the heads.
+        lm_output_types (str | Sequence[str] | None): ``"per_sequence"`` or ``"per_token"`` per
+            head (one string applies to all). Checked against what each head declares;
+            ``None`` takes the heads' declarations.
+        device (str | torch.device): Where the model lives.
+        loss_aggregation_fn (LossAggregation | None): Combines the heads' per-sample losses,
+            called as ``fn(loss_per_head, global_step=..., batch=...)``; default: their sum.
+
+    Example:
+        >>> model = AdaptiveModel(
+        ...     language_model=LanguageModel.load("bert-base-cased"),
+        ...     prediction_heads=[TextClassificationHead(num_labels=2)],
+        ...     embeds_dropout_prob=0.1, lm_output_types=["per_sequence"], device="cpu")
+    """
+
+    def __init__(
+        self,
+        language_model: LanguageModel,
+        prediction_heads: Sequence[PredictionHead],
+        embeds_dropout_prob: float = 0.1,
+        lm_output_types: str | Sequence[str] | None = None,
+        device: str | torch.device = "cpu",
+        loss_aggregation_fn: LossAggregation | None = None,
+    ):
+        super().__init__()
+        if not prediction_heads:
+            raise ValueError("AdaptiveModel needs at least one prediction head.")
+        self.language_model = language_model
+        self.prediction_heads = nn.ModuleList(prediction_heads)
+        self.embeds_dropout_prob = embeds_dropout_prob
+        self.dropout = nn.Dropout(embeds_dropout_prob)
+        self.lm_output_types = _check_output_types(lm_output_types, prediction_heads)
+        self.loss_aggregation_fn = loss_aggregation_fn or sum_losses
+        for head in self.prediction_heads:
+            head.resize_input(language_model.hidden_size)
+        self.device = torch.device(device)
+        self.to(self.device)
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        segment_ids: Tensor | None = None,
+        padding_mask: Tensor | None = None,
+        **kwargs: Any,
+    ) -> list[Tensor]:
+        """Logits of every head for a batch of named tensors (labels are ignored here).
+
+        Args:
+            input_ids (Tensor): ``(batch, seq_len)``.
+            segment_ids (Tensor | None): ``(batch, seq_len)``.
+            padding_mask (Tensor | None): ``(batch, seq_len)``.
+
+        Returns:
+            list[Tensor]: One logits tensor per head.
+        """
+        sequence_output, pooled_output = self.language_model(
+            input_ids=input_ids, segment_ids=segment_ids, padding_mask=padding_mask
+        )[:2]
+        outputs = {"per_token": sequence_output, "per_sequence": pooled_output}
+        return [
+            head(self.dropout(outputs[output_type]))
+            for head, output_type in zip(self.prediction_heads, self.lm_output_types, strict=True)
+        ]
+
+    def logits_to_loss(
+        self, logits: list[Tensor], global_step: int | None = None, **kwargs: Tensor
+    ) -> Tensor:
+        """Per-sample loss ``(batch,)``, aggregated over heads by ``loss_aggregation_fn``."""
+        losses = [
+            head.logits_to_loss(logits=head_logits, **kwargs)
+            for head, head_logits in zip(self.prediction_heads, logits, strict=True)
+        ]
+        return self.loss_aggregation_fn(losses, global_step=global_step, batch=kwargs)
+
+    def logits_to_preds(self, logits: list[Tensor], **kwargs: Any) -> list[list[Any]]:
+        """Predictions of each head."""
+        return [
+            head.logits_to_preds(logits=head_logits, **kwargs)
+            for head, head_logits in zip(self.prediction_heads, logits, strict=True)
+        ]
+
+    def prepare_labels(self, **kwargs: Tensor) -> list[list[Any]]:
+        """True labels of the batch for each head."""
+        return [head.prepare_labels(**kwargs) for head in self.prediction_heads]
+
+    def formatted_preds(
+        self, logits: list[Tensor], baskets: list[Any], **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        """One ``{"task", "task_name", "predictions"}`` dict per head for these baskets."""
+        return [
+            {
+                "task": head.task_type,
+                "task_name": head.task_name,
+                "predictions": head.formatted_preds(logits=head_logits, baskets=baskets, **kwargs),
+            }
+            for head, head_logits in zip(self.prediction_heads, logits, strict=True)
+        ]
+
+    def connect_heads_with_processor(
+        self, tasks: dict[str, dict[str, Any]], require_labels: bool = True
+    ) -> None:
+        """Give each head the label list, label tensor name and metric of its task.
+
+        Args:
+            tasks (dict[str, dict[str, Any]]): ``processor.tasks``.
+            require_labels (bool): Fail if a head's task has no ``label_list``.
+        """
+        for head in self.prediction_heads:
+            if head.task_name not in tasks:
+                raise FarmError(
+                    f"Head {type(head).__name__} learns task '{head.task_name}', but the "
+                    f"processor has tasks {list(tasks)}. Give the head task_name= one of them, "
+                    "or add the task with processor.add_task()."
+                )
+            task = tasks[head.task_name]
+            if require_labels and not task.get("label_list") and task.get("task_type") not in (
+                "regression", "embeddings"
+            ):
+                raise FarmError(f"Task '{head.task_name}' has no label_list.")
+            head.connect_task(task)
+            num_labels = getattr(head, "num_labels", None)
+            labels = task.get("label_list")
+            if labels and num_labels is not None and num_labels != len(labels):
+                raise FarmError(
+                    f"Head for task '{head.task_name}' predicts {num_labels} labels but the "
+                    f"task has {len(labels)}: {labels}. Create the head with "
+                    f"num_labels={len(labels)}."
+                )
+
+    def save(self, save_dir: str | Path) -> None:
+        """Save as plain files: ``language_model/`` (Hugging Face format), one
+        safetensors + JSON pair per head, and ``farm_model.json``."""
+        save_dir = Path(save_dir)
+        save_dir.mkdir(parents=True, exist_ok=True)
+        self.language_model.save(save_dir / "language_model")
+        for i, head in enumerate(self.prediction_heads):
+            head.save(save_dir, head_num=i)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "farm_version": __version__,
+            "embeds_dropout_prob": self.embeds_dropout_prob,
+            "lm_output_types": list(self.lm_output_types),
+            "language": self.language_model.language,
+            "model_type": self.language_model.config.model_type,
+            "tasks": [
+                {"task_name": h.task_name, "head": type(h).__name__, "labels": h.label_list}
+                for h in self.prediction_heads
+            ],
+        }
+        (save_dir / MODEL_META).write_text(json.dumps(meta, indent=2))
+
+    @classmethod
+    def load(
+        cls, load_dir: str | Path, device: str | torch.device = "cpu", strict: bool = True
+    ) -> AdaptiveModel:
+        """Load a model written by :meth:`save`. Only safetensors and JSON are read.
+
+        Args:
+            load_dir (str | Path): The saved model's folder.
+            device (str | torch.device): Where to put the model.
+            strict (bool): Require the saved weights to match the heads exactly.
+        """
+        load_dir = Path(load_dir)
+        meta_file = load_dir / MODEL_META
+        if not meta_file.is_file():
+            raise FarmError(
+                f"{load_dir} is not a saved FARM model (no {MODEL_META}). For a Hugging Face "
+                "model folder use Inferencer.load(path, task_type=...) or LanguageModel.load."
+            )
+        meta = json.loads(meta_file.read_text())
+        if meta.get("format_version", 0) > FORMAT_VERSION:
+            raise FarmError(
+                f"{load_dir} was saved in format {meta['format_version']} by FARM "
+                f"{meta.get('farm_version')}; this FARM {__version__} reads format "
+                f"{FORMAT_VERSION}. Upgrade FARM."
+            )
+        language_model = LanguageModel.load(load_dir, use_safetensors=True)
+        head_files = sorted(
+            load_dir.glob("prediction_head_*_config.json"),
+            key=lambda p: int(p.name.split("_")[2]),
+        )
+        heads = [PredictionHead.load(f, strict=strict) for f in head_files]
+        return cls(
+            language_model=language_model,
+            prediction_heads=heads,
+            embeds_dropout_prob=meta["embeds_dropout_prob"],
+            lm_output_types=meta["lm_output_types"],
+            device=device,
+        )
+
+
+def _check_output_types(
+    lm_output_types: str | Sequence[str] | None, heads: Sequence[PredictionHead]
+) -> list[str]:
+    """Check the user's output types against what the heads declare."""
+    declared = [head.ph_output_type for head in heads]
+    if lm_output_types is None:
+        return declared
+    given = [lm_output_types] * len(heads) if isinstance(lm_output_types, str) else list(
+        lm_output_types
+    )
+    if len(given) != len(heads):
+        raise ValueError(
+            f"lm_output_types has {len(given)} entries for {len(heads)} prediction heads; "
+            f"give one per head: {declared}."
+        )
+    for output_type, head, expected in zip(given, heads, declared, strict=True):
+        if output_type not in OUTPUT_TYPES:
+            raise ValueError(f"Unknown lm_output_type '{output_type}'; use one of {OUTPUT_TYPES}.")
+        if output_type != expected:
+            raise ValueError(
+                f"lm_output_types says '{output_type}' for {type(head).__name__} (task "
+                f"'{head.task_name}'), but that head works on '{expected}' vectors. Use "
+                f"lm_output_types={declared}."
+            )
+    return given

@@ -1,0 +1,154 @@
+"""One wrapper around ``transformers.AutoModel`` for every encoder architecture."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+from torch import Tensor, nn
+from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+
+from farm.errors import did_you_mean
+
+logger = logging.getLogger(__name__)
+
+LM_META = "farm_language_model.json"
+# Options of ``from_pretrained`` itself; other keyword arguments must be config attributes.
+_LOAD_KWARGS = {
+    "revision", "cache_dir", "local_files_only", "token", "force_download", "subfolder",
+    "ignore_mismatched_sizes", "torch_dtype", "dtype", "attn_implementation", "use_safetensors",
+}
+# Arguments of FARM's old LanguageModel.load that the single AutoModel wrapper does not need.
+_IGNORED_FARM_KWARGS = {"language_model_class", "farm_lm_name", "n_added_tokens"}
+
+
+class LanguageModel(nn.Module):
+    """A pretrained Hugging Face encoder that gives per-token and per-sequence vectors.
+
+    Args:
+        model (PreTrainedModel): The encoder (any ``AutoModel`` architecture).
+        language (str | None): Language of the model's training data, recorded with it.
+
+    Example:
+        >>> lm = LanguageModel.load("bert-base-cased", language="english")
+        >>> sequence_output, pooled_output = lm(input_ids=ids, padding_mask=mask)
+    """
+
+    def __init__(self, model: PreTrainedModel, language: str | None = None):
+        super().__init__()
+        self.model = model
+        self.language = language
+        self._takes_token_types = "token_type_ids" in inspect.signature(model.forward).parameters
+
+    @classmethod
+    def load(
+        cls, pretrained_model_name_or_path: str | Path, language: str | None = None,
+        **kwargs: Any,
+    ) -> LanguageModel:
+        """Load an encoder from the hub, a local Hugging Face folder, or a saved FARM model.
+
+        Args:
+            pretrained_model_name_or_path (str | Path): Hub name (needs network), folder with
+                ``config.json`` and weights, or a folder written by ``AdaptiveModel.save``.
+            language (str | None): Language of the model; default: what was saved with it.
+            **kwargs: ``from_pretrained`` options (``revision``, ``cache_dir``,
+                ``local_files_only``, ...) or config attributes to override (e.g.
+                ``hidden_dropout_prob=0.2``). Unknown names raise ``TypeError``.
+
+        Returns:
+            LanguageModel: The wrapped encoder.
+        """
+        path = Path(pretrained_model_name_or_path)
+        if (path / "farm_model.json").is_file():
+            path = path / "language_model"
+        source = str(path) if path.exists() else str(pretrained_model_name_or_path)
+        load_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _LOAD_KWARGS}
+        for key in _IGNORED_FARM_KWARGS & set(kwargs):
+            logger.info("LanguageModel.load: '%s' is not needed any more and is ignored.", key)
+            kwargs.pop(key)
+        hub_kwargs = {k: v for k, v in load_kwargs.items() if k in
+                      ("revision", "cache_dir", "local_files_only", "token", "force_download",
+                       "subfolder")}
+        config = AutoConfig.from_pretrained(source, trust_remote_code=False, **hub_kwargs)
+        _override_config(config, kwargs)
+        model = AutoModel.from_pretrained(
+            source, config=config, trust_remote_code=False, **load_kwargs
+        )
+        meta_file = Path(source) / LM_META
+        if language is None and meta_file.is_file():
+            language = json.loads(meta_file.read_text()).get("language")
+        return cls(model, language=language)
+
+    def forward(
+        self,
+        input_ids: Tensor,
+        segment_ids: Tensor | None = None,
+        padding_mask: Tensor | None = None,
+        output_hidden_states: bool = False,
+        **_: Any,
+    ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, tuple[Tensor, ...]]:
+        """Encode a batch.
+
+        Args:
+            input_ids (Tensor): ``(batch, seq_len)`` token ids.
+            segment_ids (Tensor | None): ``(batch, seq_len)`` segment (token type) ids; ignored
+                by architectures without them (DistilBERT).
+            padding_mask (Tensor | None): ``(batch, seq_len)``, 1 for real tokens, 0 for padding.
+            output_hidden_states (bool): Also return the output of every layer.
+
+        Returns:
+            tuple: ``sequence_output`` ``(batch, seq_len, hidden)``, ``pooled_output``
+            ``(batch, hidden)`` (the model's pooler where it has one, else the first token's
+            vector), and with ``output_hidden_states`` the tuple of all layers' outputs.
+        """
+        inputs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": padding_mask}
+        if self._takes_token_types and segment_ids is not None:
+            inputs["token_type_ids"] = segment_ids
+        output = self.model(**inputs, output_hidden_states=output_hidden_states, return_dict=True)
+        sequence_output = output.last_hidden_state  # (batch, seq_len, hidden)
+        pooled_output = getattr(output, "pooler_output", None)
+        if pooled_output is None:
+            pooled_output = sequence_output[:, 0]  # (batch, hidden)
+        if output_hidden_states:
+            return sequence_output, pooled_output, output.hidden_states
+        return sequence_output, pooled_output
+
+    @property
+    def hidden_size(self) -> int:
+        """Width of the vectors the model outputs."""
+        return int(self.model.config.hidden_size)
+
+    @property
+    def config(self) -> PretrainedConfig:
+        """The Hugging Face config of the encoder."""
+        return self.model.config
+
+    @property
+    def name(self) -> str:
+        """Where the model was loaded from (its ``name_or_path``)."""
+        return str(getattr(self.model.config, "name_or_path", "") or "")
+
+    def save(self, save_dir: str | Path) -> None:
+        """Save in Hugging Face format (``config.json`` + ``model.safetensors``) plus the
+        recorded language."""
+        save_dir = Path(save_dir)
+        self.model.save_pretrained(str(save_dir))
+        meta = {"language": self.language, "name": self.name}
+        (save_dir / LM_META).write_text(json.dumps(meta, indent=2))
+
+
+def _override_config(config: PretrainedConfig, overrides: dict[str, Any]) -> None:
+    """Set config attributes, refusing names the config does not have."""
+    for key, value in overrides.items():
+        if not hasattr(config, key):
+            options = [k for k in config.to_dict() if not k.startswith("_")]
+            raise TypeError(
+                f"LanguageModel.load() got an unexpected keyword argument '{key}': it is neither "
+                f"a from_pretrained option nor an attribute of {type(config).__name__}."
+                f"{did_you_mean(key, options + sorted(_LOAD_KWARGS))}"
+            )
+        setattr(config, key, value)
+

@@ -1,0 +1,148 @@
+"""Optimizer and learning-rate schedule set-up (FARM's ``initialize_optimizer``)."""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import torch
+from torch import nn
+from torch.optim import Optimizer
+from torch.optim.lr_scheduler import LRScheduler
+from transformers import get_scheduler
+
+from farm.errors import check_choice
+from farm.tracking import get_tracker
+
+logger = logging.getLogger(__name__)
+
+# FARM's schedule names and their transformers equivalents.
+_SCHEDULES = {
+    "LinearWarmup": "linear",
+    "CosineWarmup": "cosine",
+    "CosineWarmupWithRestarts": "cosine_with_restarts",
+    "ConstantWarmup": "constant_with_warmup",
+    "Constant": "constant",
+    "linear": "linear",
+    "cosine": "cosine",
+    "cosine_with_restarts": "cosine_with_restarts",
+    "constant_with_warmup": "constant_with_warmup",
+    "constant": "constant",
+    "polynomial": "polynomial",
+    "inverse_sqrt": "inverse_sqrt",
+}
+
+
+def initialize_optimizer(
+    model: nn.Module,
+    n_batches: int,
+    n_epochs: int,
+    device: str | torch.device,
+    learning_rate: float,
+    optimizer_opts: dict[str, Any] | None = None,
+    schedule_opts: dict[str, Any] | None = None,
+    distributed: bool = False,
+    grad_acc_steps: int = 1,
+    local_rank: int = -1,
+    use_amp: str | bool | None = None,
+) -> tuple[nn.Module, Optimizer, LRScheduler | None]:
+    """Move the model to ``device`` and create its optimizer and learning-rate schedule.
+
+    The default is AdamW with weight decay 0.01 (none on biases and normalization weights)
+    and a linear schedule that warms up over the first 10% of the steps.
+
+    Args:
+        model (nn.Module): The model, usually an ``AdaptiveModel``.
+        n_batches (int): Training batches per epoch (``len(data_silo.loaders["train"])``).
+        n_epochs (int): Number of epochs.
+        device (str | torch.device): Device to train on.
+        learning_rate (float): Peak learning rate.
+        optimizer_opts (dict[str, Any] | None): ``{"name": "AdamW"}`` (or any class of
+            ``torch.optim``), ``"weight_decay"``, ``"no_decay"`` (extra name fragments of
+            parameters without decay) and further arguments of the optimizer.
+        schedule_opts (dict[str, Any] | None): ``{"name": "LinearWarmup"}`` (also
+            ``"CosineWarmup"``, ``"CosineWarmupWithRestarts"``, ``"ConstantWarmup"``,
+            ``"Constant"``, the transformers names, or a class of
+            ``torch.optim.lr_scheduler`` with its arguments), ``"warmup_proportion"`` (0.1)
+            or ``"num_warmup_steps"``, ``"num_training_steps"`` (computed by default).
+            ``{"name": None}`` means no schedule.
+        distributed (bool): Wrap the model in ``DistributedDataParallel`` (under ``torchrun``).
+        grad_acc_steps (int): Batches per optimizer step.
+        local_rank (int): GPU of this process in distributed training.
+        use_amp (str | bool | None): Mixed precision is applied by the ``Trainer``; accepted
+            here for FARM compatibility.
+
+    Returns:
+        tuple: ``(model, optimizer, lr_schedule)``.
+    """
+    model.to(device)
+    optimizer = _make_optimizer(model, learning_rate, dict(optimizer_opts or {}))
+    n_steps = math.ceil(n_batches / grad_acc_steps) * n_epochs
+    schedule = _make_schedule(optimizer, dict(schedule_opts or {}), n_steps)
+    if distributed:
+        ids = [local_rank] if local_rank >= 0 else None
+        model = nn.parallel.DistributedDataParallel(
+            model, device_ids=ids, output_device=ids[0] if ids else None,
+            find_unused_parameters=True,
+        )
+    get_tracker().log_params({
+        "learning_rate": learning_rate,
+        "n_epochs": n_epochs,
+        "n_batches": n_batches,
+        "grad_acc_steps": grad_acc_steps,
+        "optimizer": type(optimizer).__name__,
+        "lr_schedule": type(schedule).__name__ if schedule else None,
+    })
+    return model, optimizer, schedule
+
+
+def _make_optimizer(model: nn.Module, learning_rate: float, opts: dict[str, Any]) -> Optimizer:
+    name = opts.pop("name", "AdamW")
+    if name == "TransformersAdamW":  # FARM's old name; torch's AdamW is the same algorithm
+        name = "AdamW"
+    optimizer_cls = getattr(torch.optim, name, None)
+    if not (isinstance(optimizer_cls, type) and issubclass(optimizer_cls, Optimizer)):
+        choices = [n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type)
+                   and issubclass(getattr(torch.optim, n), Optimizer) and n != "Optimizer"]
+        check_choice(name, choices, "optimizer")
+    weight_decay = opts.pop("weight_decay", 0.01)
+    no_decay = tuple(opts.pop("no_decay", ()))
+    decay, plain = [], []
+    for param_name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
+        skip = param.ndim < 2 or any(fragment in param_name for fragment in no_decay)
+        (plain if skip else decay).append(param)
+    groups = [
+        {"params": decay, "weight_decay": weight_decay},
+        {"params": plain, "weight_decay": 0.0},
+    ]
+    optimizer = optimizer_cls(groups, lr=learning_rate, **opts)
+    logger.info("Optimizer %s, lr %g, weight decay %g", name, learning_rate, weight_decay)
+    return optimizer
+
+
+def _make_schedule(
+    optimizer: Optimizer, opts: dict[str, Any], n_steps: int
+) -> LRScheduler | None:
+    name = opts.pop("name", "LinearWarmup")
+    if name is None:
+        return None
+    n_steps = opts.pop("num_training_steps", n_steps)
+    if "num_warmup_steps" in opts and "warmup_proportion" in opts:
+        raise ValueError(
+            "schedule_opts has both 'num_warmup_steps' and 'warmup_proportion'; choose one."
+        )
+    warmup = opts.pop("num_warmup_steps", None)
+    if warmup is None:
+        warmup = int(opts.pop("warmup_proportion", 0.1) * n_steps)
+    if name in _SCHEDULES:
+        return get_scheduler(
+            _SCHEDULES[name], optimizer, num_warmup_steps=warmup, num_training_steps=n_steps,
+            scheduler_specific_kwargs=opts or None,
+        )
+    scheduler_cls = getattr(torch.optim.lr_scheduler, name, None)
+    if not (isinstance(scheduler_cls, type) and issubclass(scheduler_cls, LRScheduler)):
+        check_choice(name, list(_SCHEDULES), "schedule")
+    return scheduler_cls(optimizer, **opts)  # type: ignore[misc]

@@ -1,0 +1,143 @@
+"""The prediction head base class: declared task, labels, loss, predictions, save/load."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+from safetensors.torch import load_file, save_file
+from torch import Tensor, nn
+
+from farm.errors import FarmError, did_you_mean
+
+logger = logging.getLogger(__name__)
+
+
+class PredictionHead(nn.Module):
+    """A task-specific layer on top of a language model.
+
+    A head declares its ``task_name``, the name of its label tensor (``label_tensor_name``,
+    by default ``"<task_name>_label_ids"`` as the processors name it), its output type
+    (``ph_output_type``: ``"per_sequence"`` or ``"per_token"``) and its metric. Subclasses
+    implement ``forward``, ``logits_to_loss``, ``logits_to_preds``, ``prepare_labels`` and
+    ``formatted_preds``. They register themselves by class name, so :meth:`load` rebuilds
+    them from JSON without running code from the saved folder.
+
+    A head saves itself as ``prediction_head_<n>.safetensors`` plus
+    ``prediction_head_<n>_config.json`` holding its constructor arguments.
+    """
+
+    subclasses: ClassVar[dict[str, type[PredictionHead]]] = {}
+    ph_output_type: ClassVar[str] = "per_sequence"
+    task_type: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        PredictionHead.subclasses[cls.__name__] = cls
+
+    def __init__(
+        self, task_name: str, label_list: list[str] | None = None, metric: Any = None
+    ):
+        super().__init__()
+        self.task_name = task_name
+        self.label_list = list(label_list) if label_list is not None else None
+        self.metric = metric
+        self.label_tensor_name = f"{task_name}_label_ids"
+
+    def resize_input(self, input_dim: int) -> None:
+        """Fit the head's first layer to the language model's width ``input_dim``."""
+
+    def logits_to_loss(self, logits: Tensor, **kwargs: Tensor) -> Tensor:
+        """Per-sample loss ``(batch,)`` from the logits and the batch's label tensor."""
+        raise NotImplementedError
+
+    def logits_to_preds(self, logits: Tensor, **kwargs: Any) -> list[Any]:
+        """Predictions (e.g. label strings) of a batch, one per sample."""
+        raise NotImplementedError
+
+    def prepare_labels(self, **kwargs: Tensor) -> list[Any]:
+        """The batch's true labels, in the format of :meth:`logits_to_preds`."""
+        raise NotImplementedError
+
+    def formatted_preds(
+        self, logits: Tensor, baskets: list[Any], **kwargs: Any
+    ) -> list[dict[str, Any]]:
+        """Predictions in FARM's inference result format, one entry per basket.
+
+        ``baskets`` are the processor's ``SampleBasket`` objects of the batch (the model
+        reads their ``raw`` input and ``samples``; it does not import the data handler).
+        """
+        raise NotImplementedError
+
+    def connect_task(self, task: dict[str, Any]) -> None:
+        """Take label list, label tensor name and metric from a processor task."""
+        self.label_tensor_name = task["label_tensor_name"]
+        self.label_list = task["label_list"]
+        self.metric = task["metric"]
+
+    def generate_config(self) -> dict[str, Any]:
+        """The constructor arguments that rebuild this head, read from its attributes."""
+        return {
+            name: getattr(self, name)
+            for name in inspect.signature(type(self).__init__).parameters
+            if name != "self" and hasattr(self, name)
+        }
+
+    def save(self, save_dir: str | Path, head_num: int = 0) -> None:
+        """Write the head's weights (safetensors) and constructor arguments (JSON)."""
+        save_dir = Path(save_dir)
+        save_dir.mkdir(parents=True, exist_ok=True)
+        config = {"name": type(self).__name__, **self.generate_config()}
+        (save_dir / f"prediction_head_{head_num}_config.json").write_text(
+            json.dumps(config, indent=2)
+        )
+        state = {k: v.contiguous() for k, v in self.state_dict().items()}
+        save_file(state, str(save_dir / f"prediction_head_{head_num}.safetensors"))
+
+    @classmethod
+    def load(cls, config_file: str | Path, strict: bool = True) -> PredictionHead:
+        """Rebuild a head from ``prediction_head_<n>_config.json`` and its weights.
+
+        Args:
+            config_file (str | Path): The head's config file; the weights file next to it
+                is loaded if present.
+            strict (bool): Require the weights to match the head's parameters exactly.
+        """
+        config_file = Path(config_file)
+        config = json.loads(config_file.read_text())
+        name = config.pop("name")
+        if name not in PredictionHead.subclasses:
+            raise FarmError(
+                f"{config_file}: unknown prediction head '{name}'."
+                f"{did_you_mean(name, PredictionHead.subclasses)} Known heads: "
+                f"{sorted(PredictionHead.subclasses)}."
+            )
+        head = PredictionHead.subclasses[name](**config)
+        weights = config_file.with_name(config_file.name.replace("_config.json", ".safetensors"))
+        if weights.is_file():
+            head.load_state_dict(load_file(str(weights)), strict=strict)
+        return head
+
+
+class FeedForwardBlock(nn.Module):
+    """Linear layers with ReLU between them.
+
+    Args:
+        layer_dims (list[int]): Widths from input to output, e.g. ``[768, 2]`` (one linear
+            layer) or ``[768, 256, 2]`` (two, with a ReLU between).
+    """
+
+    def __init__(self, layer_dims: list[int]):
+        super().__init__()
+        if len(layer_dims) < 2:
+            raise ValueError(f"layer_dims needs an input and an output width; got {layer_dims}.")
+        layers: list[nn.Module] = []
+        for size_in, size_out in zip(layer_dims[:-1], layer_dims[1:], strict=True):
+            layers += [nn.Linear(size_in, size_out), nn.ReLU()]
+        self.feed_forward = nn.Sequential(*layers[:-1])
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.feed_forward(x)

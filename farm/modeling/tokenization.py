@@ -1,0 +1,86 @@
+"""Loading Hugging Face fast tokenizers (FARM's ``Tokenizer.load``)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from transformers import AutoTokenizer, PreTrainedTokenizerBase
+
+from farm.errors import FarmError, did_you_mean
+
+logger = logging.getLogger(__name__)
+
+# Keyword arguments passed on to ``AutoTokenizer.from_pretrained``; anything else is a typo.
+_LOAD_KWARGS = {
+    "revision", "cache_dir", "local_files_only", "token", "subfolder", "force_download",
+    "proxies", "add_prefix_space", "model_max_length", "strip_accents",
+    "tokenize_chinese_chars", "trim_offsets", "padding_side", "truncation_side", "bos_token",
+    "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
+    "additional_special_tokens", "extra_special_tokens",
+}
+# Arguments of FARM's old Tokenizer.load that no longer mean anything here.
+_IGNORED_FARM_KWARGS = {"tokenizer_class", "vocab_size"}
+
+
+class Tokenizer:
+    """Entry point to load a tokenizer, as in FARM: ``Tokenizer.load(name_or_path)``.
+
+    Example:
+        >>> from farm.modeling.tokenization import Tokenizer
+        >>> tokenizer = Tokenizer.load("bert-base-uncased", do_lower_case=True)
+    """
+
+    @staticmethod
+    def load(
+        pretrained_model_name_or_path: str | Path,
+        do_lower_case: bool | None = None,
+        use_fast: bool = True,
+        **kwargs: Any,
+    ) -> PreTrainedTokenizerBase:
+        """Load the fast Hugging Face tokenizer of a model.
+
+        Args:
+            pretrained_model_name_or_path (str | Path): A hub name (needs network), a local
+                Hugging Face folder, or a saved FARM model folder.
+            do_lower_case (bool | None): Lower-case the input; ``None`` keeps the tokenizer's
+                own setting. Honoured by tokenizers that support the option (e.g. BERT).
+            use_fast (bool): Accepted for FARM compatibility; FARM always uses fast
+                tokenizers because every task needs their character offsets.
+            **kwargs: Options of ``AutoTokenizer.from_pretrained`` such as ``revision``,
+                ``cache_dir``, ``local_files_only`` or special tokens.
+
+        Returns:
+            PreTrainedTokenizerBase: A fast tokenizer (``tokenizer.is_fast`` is True).
+
+        Raises:
+            TypeError: An unknown keyword argument.
+            FarmError: The model has no fast tokenizer.
+        """
+        for key in list(kwargs):
+            if key in _IGNORED_FARM_KWARGS:
+                logger.info("Tokenizer.load: '%s' is not needed any more and is ignored.", key)
+                kwargs.pop(key)
+            elif key not in _LOAD_KWARGS:
+                raise TypeError(
+                    f"Tokenizer.load() got an unexpected keyword argument '{key}'."
+                    f"{did_you_mean(key, _LOAD_KWARGS)}"
+                )
+        if not use_fast:
+            logger.warning(
+                "use_fast=False is ignored: FARM needs a fast tokenizer for offset mappings."
+            )
+        if do_lower_case is not None:
+            kwargs["do_lower_case"] = do_lower_case
+        tokenizer = AutoTokenizer.from_pretrained(
+            str(pretrained_model_name_or_path), use_fast=True, trust_remote_code=False, **kwargs
+        )
+        if not tokenizer.is_fast:
+            raise FarmError(
+                f"'{pretrained_model_name_or_path}' has only a slow tokenizer "
+                f"({type(tokenizer).__name__}), but FARM needs a fast one for character "
+                "offsets. Install 'sentencepiece' and 'protobuf' so transformers can convert "
+                "it, or save a tokenizer.json for the model with the 'tokenizers' library."
+            )
+        return tokenizer

@@ -1,0 +1,12 @@
+"""Experiment tracking: one small interface that any part of FARM may call.
+
+``MLFlowLogger(tracking_uri).init_experiment(...)`` or ``StdoutLogger().init_experiment(...)``
+makes that logger the active tracker; afterwards the data silo, optimizer and trainer log their
+parameters and metrics through :func:`get_tracker`. With no active tracker nothing is logged.
+"""
+
+from farm.tracking.base import Tracker, get_tracker, set_tracker
+from farm.tracking.mlflow import MLFlowLogger
+from farm.tracking.stdout import StdoutLogger
+
+__all__ = ["MLFlowLogger", "StdoutLogger", "Tracker", "get_tracker", "set_tracker"]

@@ -1,0 +1,1 @@
+"""The training loop, early stopping and checkpoints."""

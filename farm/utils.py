@@ -1,0 +1,71 @@
+"""Seeds, devices and experiment tracking (FARM's ``farm.utils``)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+
+import numpy as np
+import torch
+
+from farm.tracking import MLFlowLogger, StdoutLogger, Tracker, get_tracker, set_tracker
+
+__all__ = [
+    "MLFlowLogger",
+    "StdoutLogger",
+    "Tracker",
+    "get_tracker",
+    "initialize_device_settings",
+    "set_all_seeds",
+    "set_tracker",
+]
+
+logger = logging.getLogger(__name__)
+
+
+def set_all_seeds(seed: int, deterministic_cudnn: bool = False) -> None:
+    """Seed Python, NumPy and torch (CPU and every GPU) for reproducible runs.
+
+    Args:
+        seed (int): The seed.
+        deterministic_cudnn (bool): Also make cuDNN deterministic (slower on GPU).
+    """
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    torch.cuda.manual_seed_all(seed)
+    if deterministic_cudnn:
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+
+
+def initialize_device_settings(
+    use_cuda: bool | None = None, local_rank: int = -1, use_amp: str | bool | None = None
+) -> tuple[torch.device, int]:
+    """Choose the device to train on.
+
+    Args:
+        use_cuda (bool | None): Use a GPU if one is available; ``None`` means "if available".
+        local_rank (int): The process's GPU under ``torchrun`` (``-1`` outside distributed
+            training; ``LOCAL_RANK`` from the environment is used when set).
+        use_amp (str | bool | None): Accepted for FARM compatibility; mixed precision is set in
+            ``initialize_optimizer`` and ``Trainer``.
+
+    Returns:
+        tuple[torch.device, int]: The device and the number of GPUs this process uses.
+    """
+    if local_rank == -1:
+        local_rank = int(os.environ.get("LOCAL_RANK", -1))
+    cuda = torch.cuda.is_available() and use_cuda is not False
+    if use_cuda and not torch.cuda.is_available():
+        logger.warning("use_cuda=True but no CUDA device is available; using the CPU.")
+    if not cuda:
+        device, n_gpu = torch.device("cpu"), 0
+    elif local_rank == -1:
+        device, n_gpu = torch.device("cuda"), torch.cuda.device_count()
+    else:
+        torch.cuda.set_device(local_rank)
+        device, n_gpu = torch.device("cuda", local_rank), 1
+    logger.info("Using device %s (%d GPU(s), local rank %d)", device, n_gpu, local_rank)
+    return device, n_gpu

@@ -82,7 +82,8 @@ class Evaluator:
             }
             if metric is not None:
                 result.update(compute_metrics(metric, preds[i], labels[i]))
-            if self.report and task.get("task_type", "classification") == "classification":
+            # add_task() leaves task_type None unless given; such a task is a classification.
+            if self.report and (task.get("task_type") or "classification") == "classification":
                 result["report"] = classification_report_text(
                     preds[i], labels[i], task.get("label_list", head.label_list)
                 )

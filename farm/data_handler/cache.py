@@ -18,7 +18,7 @@ from farm.data_handler.dataset import FeatureDataset
 
 logger = logging.getLogger(__name__)
 
-CACHE_FORMAT = 1  # bump when the feature layout changes, so old caches are not reused
+CACHE_FORMAT = 2  # bump when the feature layout changes, so old caches are not reused
 
 
 def cache_key(
@@ -53,13 +53,15 @@ def save_datasets(
     directory.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".tmp-"))
     try:
-        pad_values = {}
+        pad_values, tensor_names = {}, {}
         for split, dataset in datasets.items():
             if dataset is None:
                 continue
             tensors, pad_values[split] = dataset.to_flat()
+            tensor_names[split] = dataset.tensor_names  # safetensors sorts its keys
             save_file(tensors, str(tmp / f"{split}.safetensors"))
-        (tmp / "meta.json").write_text(json.dumps({**meta, "pad_values": pad_values}, indent=2))
+        layout = {"pad_values": pad_values, "tensor_names": tensor_names}
+        (tmp / "meta.json").write_text(json.dumps({**meta, **layout}, indent=2))
         if directory.exists():
             shutil.rmtree(directory)
         os.replace(tmp, directory)
@@ -73,11 +75,12 @@ def load_datasets(directory: Path) -> tuple[dict[str, FeatureDataset | None], di
     """Read what :func:`save_datasets` wrote."""
     meta = json.loads((directory / "meta.json").read_text())
     pad_values = meta.pop("pad_values")
+    tensor_names = meta.pop("tensor_names")
     datasets: dict[str, FeatureDataset | None] = {}
     for split in ("train", "dev", "test"):
         file = directory / f"{split}.safetensors"
         datasets[split] = (
-            FeatureDataset.from_flat(load_file(str(file)), pad_values[split])
+            FeatureDataset.from_flat(load_file(str(file)), pad_values[split], tensor_names[split])
             if file.is_file() else None
         )
     logger.info("Loaded preprocessed data from cache %s", directory)

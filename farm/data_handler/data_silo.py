@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from farm.data_handler.cache import cache_key, load_datasets, save_datasets
 from farm.data_handler.dataset import Collator, FeatureDataset, LengthGroupedBatchSampler
 from farm.data_handler.processors.base import Processor
-from farm.errors import FarmError
+from farm.errors import FarmError, check_choice
 from farm.tracking import get_tracker
 
 logger = logging.getLogger(__name__)
@@ -97,9 +97,10 @@ class DataSilo:
                 return
         dicts = self._read_dicts(files)
         for split in SPLITS:
-            if dicts[split] is not None:
+            split_dicts = dicts[split]
+            if split_dicts is not None:
                 self.data[split] = self.processor.dataset_from_dicts(
-                    dicts[split], log_sample=split == "train"
+                    split_dicts, log_sample=split == "train"
                 )[0]
         if key is not None:
             save_datasets(self.cache_path / key, self.data, {"tasks": self.processor.tasks})
@@ -211,11 +212,14 @@ class DataSilo:
         """
         if task_name not in self.processor.tasks:
             raise KeyError(f"Unknown task '{task_name}'; tasks: {list(self.processor.tasks)}.")
+        check_choice(source, [*SPLITS, "all"], "source")
         task = self.processor.tasks[task_name]
         splits = list(SPLITS) if source == "all" else [source]
+        datasets = [d for s in splits if (d := self.data[s]) is not None and len(d)]
+        if not datasets:
+            raise FarmError(f"No {source} data to count the labels of task '{task_name}' in.")
         labels = np.concatenate([
-            np.concatenate(self.data[s].features[task["label_tensor_name"]])
-            for s in splits if self.data[s] is not None
+            np.concatenate(d.features[task["label_tensor_name"]]) for d in datasets
         ])
         n_classes = len(task["label_list"])
         counts = np.bincount(labels, minlength=n_classes).astype(np.float64)

@@ -88,10 +88,24 @@ class FeatureDataset(Dataset):
 
     @classmethod
     def from_flat(
-        cls, tensors: Mapping[str, torch.Tensor], pad_values: Mapping[str, int]
+        cls,
+        tensors: Mapping[str, torch.Tensor],
+        pad_values: Mapping[str, int],
+        tensor_names: Sequence[str] | None = None,
     ) -> FeatureDataset:
-        """Inverse of :meth:`to_flat`."""
+        """Inverse of :meth:`to_flat`.
+
+        Args:
+            tensors (Mapping[str, torch.Tensor]): What :meth:`to_flat` returned.
+            pad_values (Mapping[str, int]): The pad values :meth:`to_flat` returned.
+            tensor_names (Sequence[str] | None): Feature order to restore; safetensors files
+                come back with their keys sorted, so pass ``tensor_names`` of the original.
+        """
         names = [key[: -len(".values")] for key in tensors if key.endswith(".values")]
+        if tensor_names is not None:
+            if sorted(tensor_names) != sorted(names):
+                raise ValueError(f"tensor_names {list(tensor_names)} do not match {names}.")
+            names = list(tensor_names)
         features = {}
         for name in names:
             flat = tensors[f"{name}.values"].numpy()
@@ -131,7 +145,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
     padding while order stays random; the same seed and epoch give the same batches.
 
     Args:
-        lengths (Sequence[int]): Token count of each sample.
+        lengths (Sequence[int] | np.ndarray): Token count of each sample.
         batch_size (int): Samples per batch.
         seed (int): Seed of the shuffling; combined with the epoch (see :meth:`set_epoch`).
         group_batches (int): How many batches one length-sorted group spans.
@@ -140,7 +154,7 @@ class LengthGroupedBatchSampler(Sampler[list[int]]):
 
     def __init__(
         self,
-        lengths: Sequence[int],
+        lengths: Sequence[int] | np.ndarray,
         batch_size: int,
         seed: int = 42,
         group_batches: int = 50,

@@ -73,20 +73,30 @@ def tokenized_view(encoding: Encoding, texts: Sequence[str]) -> dict[str, Any]:
 
     Returns:
         dict[str, Any]: ``tokens``, ``offsets`` (start character of each token in its text),
-        ``start_of_word`` (the token begins the text or follows white space), and for pairs
-        ``sequence_ids`` (0 or 1: which text each token belongs to).
+        ``start_of_word`` (the first token covering a word's first character, a word being
+        delimited by white space), and for pairs ``sequence_ids`` (0 or 1: which text each
+        token belongs to).
     """
     tokens, offsets, start_of_word, sequence_ids = [], [], [], []
-    for token, (start, _), special, seq in zip(
+    covered = {0: 0, 1: 0}  # per text: end of the characters earlier tokens covered
+    for token, (start, end), special, seq in zip(
         encoding.tokens, encoding.offsets, encoding.special_tokens_mask, encoding.sequence_ids,
         strict=True,
     ):
         if special or seq is None:
             continue
         text = texts[seq]
+        # SentencePiece-style tokens ("▁word") may include the space before the word.
+        while start < end and text[start].isspace():
+            start += 1
         tokens.append(token)
         offsets.append(start)
-        start_of_word.append(start == 0 or text[start - 1].isspace())
+        start_of_word.append(
+            end > start
+            and start >= covered[seq]
+            and (start == 0 or text[start - 1].isspace())
+        )
+        covered[seq] = max(covered[seq], end)
         sequence_ids.append(seq)
     view: dict[str, Any] = {"tokens": tokens, "offsets": offsets, "start_of_word": start_of_word}
     if len(texts) > 1:

@@ -100,9 +100,11 @@ def read_delimited(
     text = read_text(path, encoding)
     if not text.strip():
         raise DataFileError("the file is empty; it needs a header and data rows.", file=path)
-    quoting = csv.QUOTE_NONE if quote_char is None else csv.QUOTE_MINIMAL
     reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=delimiter, quotechar=quote_char, quoting=quoting
+        io.StringIO(text, newline=""),
+        delimiter=delimiter,
+        quotechar=quote_char,
+        quoting=csv.QUOTE_NONE if quote_char is None else csv.QUOTE_MINIMAL,
     )
     columns: list[str | int] | None = None
     rows: list[list[str]] = []

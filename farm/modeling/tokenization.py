@@ -20,6 +20,8 @@ _LOAD_KWARGS = {
     "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token",
     "additional_special_tokens", "extra_special_tokens",
 }
+# Named arguments of Tokenizer.load, so a misspelling of them gets a suggestion too.
+_OWN_ARGS = {"pretrained_model_name_or_path", "do_lower_case", "use_fast"}
 # Arguments of FARM's old Tokenizer.load that no longer mean anything here.
 _IGNORED_FARM_KWARGS = {"tokenizer_class", "vocab_size"}
 
@@ -65,7 +67,7 @@ class Tokenizer:
             elif key not in _LOAD_KWARGS:
                 raise TypeError(
                     f"Tokenizer.load() got an unexpected keyword argument '{key}'."
-                    f"{did_you_mean(key, _LOAD_KWARGS)}"
+                    f"{did_you_mean(key, _LOAD_KWARGS | _OWN_ARGS)}"
                 )
         if not use_fast:
             logger.warning(
@@ -83,4 +85,17 @@ class Tokenizer:
                 "offsets. Install 'sentencepiece' and 'protobuf' so transformers can convert "
                 "it, or save a tokenizer.json for the model with the 'tokenizers' library."
             )
+        if do_lower_case is not None and _lower_cases(tokenizer) != do_lower_case:
+            logger.warning(
+                "do_lower_case=%s is ignored: the %s tokenizer of '%s' has no such option and "
+                "%s lower-case.",
+                do_lower_case, type(tokenizer).__name__, pretrained_model_name_or_path,
+                "does" if not do_lower_case else "does not",
+            )
         return tokenizer
+
+
+def _lower_cases(tokenizer: PreTrainedTokenizerBase) -> bool:
+    """Whether the tokenizer's normalizer lower-cases its input."""
+    normalizer = tokenizer.backend_tokenizer.normalizer
+    return normalizer is not None and normalizer.normalize_str("A") == "a"

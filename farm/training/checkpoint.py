@@ -48,7 +48,12 @@ def restore_optimizer(
         state.setdefault(int(param_id), {})[key] = value
     for param_id, values in meta["plain_state"].items():
         state.setdefault(int(param_id), {}).update(values)
-    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    # JSON turned tuples such as AdamW's betas into lists; give them their type back.
+    groups = [
+        {k: tuple(v) if isinstance(current.get(k), tuple) else v for k, v in saved.items()}
+        for saved, current in zip(meta["param_groups"], optimizer.param_groups, strict=False)
+    ]
+    optimizer.load_state_dict({"state": state, "param_groups": groups})
 
 
 def save_checkpoint(

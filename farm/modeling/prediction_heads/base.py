@@ -79,12 +79,18 @@ class PredictionHead(nn.Module):
         self.metric = task["metric"]
 
     def generate_config(self) -> dict[str, Any]:
-        """The constructor arguments that rebuild this head, read from its attributes."""
-        return {
+        """The constructor arguments that rebuild this head, read from its attributes.
+
+        A metric given as a function is recorded by its name, since JSON cannot hold code.
+        """
+        config = {
             name: getattr(self, name)
             for name in inspect.signature(type(self).__init__).parameters
             if name != "self" and hasattr(self, name)
         }
+        if "metric" in config:
+            config["metric"] = _metric_name(config["metric"])
+        return config
 
     def save(self, save_dir: str | Path, head_num: int = 0) -> None:
         """Write the head's weights (safetensors) and constructor arguments (JSON)."""
@@ -120,6 +126,15 @@ class PredictionHead(nn.Module):
         if weights.is_file():
             head.load_state_dict(load_file(str(weights)), strict=strict)
         return head
+
+
+def _metric_name(metric: Any) -> Any:
+    """A metric (name, function, or list of them) with functions replaced by their names."""
+    if isinstance(metric, list | tuple):
+        return [_metric_name(m) for m in metric]
+    if callable(metric):
+        return getattr(metric, "__name__", type(metric).__name__)
+    return metric
 
 
 class FeedForwardBlock(nn.Module):

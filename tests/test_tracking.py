@@ -1,0 +1,126 @@
+"""Experiment tracking: MLflow with a local store, an unreachable server, and the stdout logger."""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from farm.data_handler.data_silo import DataSilo
+from farm.tracking import get_tracker, set_tracker
+from farm.train import Trainer
+from farm.utils import MLFlowLogger, StdoutLogger, set_all_seeds
+from tests.farm_helpers import (
+    make_model,
+    make_processor,
+    make_trainer,
+    torch_threads,
+    write_separable_data,
+)
+
+mlflow = pytest.importorskip("mlflow")
+
+LEARNING_RATE = 1e-3
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread() -> Iterator[None]:
+    """Tiny models train fastest on one CPU thread."""
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def no_tracker_afterwards() -> Iterator[None]:
+    """Leave no active tracker, MLflow run or tracking URI behind."""
+    yield
+    set_tracker(None)
+    if mlflow.active_run() is not None:
+        mlflow.end_run()
+    mlflow.set_tracking_uri(None)
+
+
+def short_training(model_dir: Path, data_dir: Path) -> tuple[Trainer, DataSilo]:
+    """Build the data silo and train a tiny model for one epoch, with tracking active."""
+    set_all_seeds(42)
+    write_separable_data(data_dir, n_train=16, n_test=4)
+    data_silo = DataSilo(make_processor(model_dir, data_dir), batch_size=4)
+    trainer = make_trainer(make_model(model_dir), data_silo, epochs=1,
+                           learning_rate=LEARNING_RATE, evaluate_every=2, log_loss_every=1)
+    trainer.train()
+    return trainer, data_silo
+
+
+def closed_port() -> int:
+    """A local TCP port that nothing listens on."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_mlflow_logs_params_and_metrics_to_a_local_store(tiny_bert_dir: Path,
+                                                         tmp_path: Path) -> None:
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    ml_logger = MLFlowLogger(tracking_uri=tracking_uri)
+    ml_logger.init_experiment(experiment_name="farm-tests", run_name="tiny")
+    assert get_tracker() is ml_logger
+    run_id = ml_logger.run_id
+    assert run_id is not None
+    trainer, data_silo = short_training(tiny_bert_dir, tmp_path / "data")
+    ml_logger.end_run()
+
+    client = mlflow.tracking.MlflowClient(tracking_uri)
+    run = client.get_run(run_id)
+    assert run.info.run_name == "tiny"
+    params = run.data.params
+    assert params["n_samples_train"] == str(data_silo.counts["train"])
+    assert params["n_samples_test"] == "4"
+    assert params["batch_size"] == "4"
+    assert params["learning_rate"] == str(LEARNING_RATE)
+    assert params["optimizer"] == "AdamW"
+
+    train_loss = client.get_metric_history(run_id, "train_loss")
+    assert [m.step for m in train_loss] == list(range(1, trainer.global_step + 1))
+    dev_acc = client.get_metric_history(run_id, "dev_acc_text_classification")
+    assert [m.step for m in dev_acc] == list(range(2, trainer.global_step + 1, 2))
+    assert trainer.test_result is not None
+    metrics = run.data.metrics
+    assert metrics["test_acc_text_classification"] == pytest.approx(trainer.test_result[0]["acc"])
+    assert metrics["test_loss_text_classification"] == pytest.approx(
+        trainer.test_result[0]["loss"]
+    )
+
+
+def test_unreachable_server_warns_and_training_completes(
+    tiny_bert_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    uri = f"http://127.0.0.1:{closed_port()}"
+    with caplog.at_level(logging.WARNING, logger="farm.tracking.mlflow"):
+        ml_logger = MLFlowLogger(tracking_uri=uri)
+        ml_logger.init_experiment(experiment_name="farm-tests", run_name="offline")
+        trainer, _ = short_training(tiny_bert_dir, tmp_path / "data")
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert uri in warnings[0].getMessage()
+    assert "cannot be reached" in warnings[0].getMessage()
+    assert ml_logger.run_id is None
+    assert trainer.global_step == len(trainer.data_silo.loaders["train"])
+    assert trainer.test_result is not None
+
+
+def test_stdout_logger_logs_params_and_metrics(tiny_bert_dir: Path, tmp_path: Path,
+                                              caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="farm.tracking.stdout"):
+        StdoutLogger().init_experiment(experiment_name="farm-tests", run_name="stdout")
+        trainer, data_silo = short_training(tiny_bert_dir, tmp_path / "data")
+    messages = [r.getMessage() for r in caplog.records if r.name == "farm.tracking.stdout"]
+    assert "Experiment farm-tests, run stdout" in messages
+    assert f"param n_samples_train = {data_silo.counts['train']}" in messages
+    assert f"param learning_rate = {LEARNING_RATE}" in messages
+    assert sum("train_loss=" in m for m in messages) == trainer.global_step
+    assert any(m.startswith("step 2:") and "dev_acc_text_classification=" in m
+               for m in messages)
+    assert any("test_acc_text_classification=" in m for m in messages)

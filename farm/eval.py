@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -11,6 +11,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from farm.evaluation.metrics import classification_report_text, compute_metrics
+from farm.modeling.adaptive_model import AdaptiveModel
 from farm.tracking import get_tracker
 
 logger = logging.getLogger(__name__)
@@ -53,8 +54,8 @@ class Evaluator:
         Returns:
             list[dict[str, Any]]: Per head ``{"loss", "task_name", <metrics>, "report"}``.
         """
-        core = getattr(model, "module", model)
-        heads = list(core.prediction_heads)
+        core = cast(AdaptiveModel, getattr(model, "module", model))
+        heads = core.heads
         losses: list[list[np.ndarray]] = [[] for _ in heads]
         preds: list[list[Any]] = [[] for _ in heads]
         labels: list[list[Any]] = [[] for _ in heads]

@@ -16,15 +16,13 @@ from farm.data_handler.processors import InferenceProcessor, Processor
 from farm.errors import FarmError, check_choice
 from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 from farm.modeling.language_model import LanguageModel
-from farm.modeling.prediction_heads import PredictionHead, TextClassificationHead
+from farm.modeling.prediction_heads import TextClassificationHead
 from farm.modeling.tokenization import Tokenizer
 
 logger = logging.getLogger(__name__)
 
-# Heads created (untrained) when a plain Hugging Face folder is loaded with a task type.
-_HEADS_FOR_HF_MODELS: dict[str, type[PredictionHead]] = {
-    "text_classification": TextClassificationHead,
-}
+# Task types for which a plain Hugging Face folder gets an (untrained) head.
+_HF_TASK_TYPES = ("text_classification",)
 
 
 class Inferencer:
@@ -119,7 +117,7 @@ class Inferencer:
         if (path / MODEL_META).is_file():
             model = AdaptiveModel.load(path, device="cpu", strict=strict)
             processor = Processor.load_from_dir(path)
-            task_type = task_type or model.prediction_heads[0].task_type
+            task_type = task_type or str(model.heads[0].task_type)
         else:
             model, processor = _from_hugging_face(model_name_or_path, task_type, revision)
         processor.max_seq_len = _usable_length(max_seq_len, model, processor)
@@ -177,7 +175,7 @@ class Inferencer:
         """Each head's logits per sample, computed in length-sorted batches."""
         order = np.argsort(dataset.lengths, kind="stable")
         collate = Collator(dataset.pad_values)
-        n_heads = len(self.model.prediction_heads)
+        n_heads = len(self.model.heads)
         per_sample: list[list[Tensor | None]] = [[None] * len(dataset) for _ in range(n_heads)]
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
         with torch.inference_mode():
@@ -216,14 +214,15 @@ def _from_hugging_face(
     if task_type is None:
         raise FarmError(
             f"{name_or_path} is not a saved FARM model (no {MODEL_META}). To load a Hugging "
-            f"Face model, pass task_type= one of {sorted(_HEADS_FOR_HF_MODELS)}."
+            f"Face model, pass task_type= one of {list(_HF_TASK_TYPES)}."
         )
-    check_choice(task_type, _HEADS_FOR_HF_MODELS, "task_type")
-    extra = {"revision": revision} if revision else {}
+    check_choice(task_type, _HF_TASK_TYPES, "task_type")
+    extra: dict[str, Any] = {"revision": revision} if revision else {}
     language_model = LanguageModel.load(name_or_path, **extra)
     tokenizer = Tokenizer.load(name_or_path, **extra)
-    labels = [str(v) for _, v in sorted(language_model.config.id2label.items())]
-    head = _HEADS_FOR_HF_MODELS[task_type](num_labels=len(labels), label_list=labels)
+    id2label = language_model.config.id2label or {0: "LABEL_0", 1: "LABEL_1"}
+    labels = [str(v) for _, v in sorted(id2label.items())]
+    head = TextClassificationHead(num_labels=len(labels), label_list=labels)
     logger.warning(
         "%s is a plain Hugging Face model: its %s head is untrained, so predictions are "
         "random until you fine-tune it.", name_or_path, task_type,

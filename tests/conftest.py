@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import torch
 
 from tests.tiny_models import TinyModelFactory, make_tiny_model_dir
 
@@ -62,3 +64,13 @@ def tiny_bert_dir(tiny_model_factory: TinyModelFactory) -> Path:
         Path of the folder holding the tokenizer and model.
     """
     return tiny_model_factory("bert")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def one_torch_thread() -> Iterator[None]:
+    """Run the suite on one torch thread: tiny models spend most of a multi-threaded step
+    synchronising threads, which on a busy two-core machine makes them many times slower."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)

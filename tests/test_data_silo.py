@@ -494,3 +494,11 @@ def test_from_flat_rejects_wrong_tensor_names():
     tensors, pads = FeatureDataset({"input_ids": [np.array([1, 2])]}).to_flat()
     with pytest.raises(ValueError, match="do not match"):
         FeatureDataset.from_flat(tensors, pads, tensor_names=["input_ids", "padding_mask"])
+
+
+def test_stratified_split_of_small_classes_still_gives_a_dev_set(tokenizer, tmp_path):
+    """When per-class rounding gives no dev sample at all, one is taken anyway."""
+    write_tsv(tmp_path / "train.tsv", rows(4))
+    silo = dev_split_silo(tokenizer, tmp_path, seed=1, dev_stratification=True)
+    assert silo.counts["dev"] == 1 and silo.counts["train"] == 3
+    assert silo.loaders["dev"] is not None

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -24,18 +23,10 @@ from tests.farm_helpers import (
     model_state,
     same_weights,
     tokenize_batch,
-    torch_threads,
 )
 from tests.tiny_models import ARCHITECTURES, HIDDEN_SIZE, TinyModelFactory
 
 TEXTS = ["good movie with friends", "bad food", "the film was long and boring today"]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one CPU thread."""
-    with torch_threads(1):
-        yield
 
 
 class HeadContract:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,13 +38,6 @@ TEXTS = [
     "bad trip",
     "good show at night in paris with friends this week again and again",
 ]
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny models run fastest on one CPU thread."""
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")
@@ -185,3 +177,12 @@ def test_hugging_face_folder_without_task_type_raises(tiny_bert_dir: Path) -> No
     assert "not a saved FARM model" in str(error.value)
     with pytest.raises(ValueError, match="Unknown task_type 'text_clasification'"):
         Inferencer.load(tiny_bert_dir, task_type="text_clasification")
+
+
+def test_inference_from_a_file_of_texts_only(saved_model_dir: Path, tmp_path: Path) -> None:
+    """A TSV with only a text column (nothing to evaluate against) can be predicted."""
+    file = tmp_path / "to_predict.tsv"
+    file.write_text("text\n" + "".join(f"{t}\n" for t in TEXTS))
+    inferencer = Inferencer.load(saved_model_dir, batch_size=4, disable_tqdm=True)
+    predictions = flatten(inferencer.inference_from_file(file))
+    assert [p["context"] for p in predictions] == TEXTS

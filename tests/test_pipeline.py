@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -28,7 +27,6 @@ from tests.farm_helpers import (
     make_processor,
     make_trainer,
     tokenize_batch,
-    torch_threads,
     write_separable_data,
 )
 from tests.tiny_models import ARCHITECTURES, TinyModelFactory
@@ -44,13 +42,6 @@ MODEL_FILES = {
     "farm_model.json",
 }
 PICKLE_SUFFIXES = {".bin", ".pkl", ".pickle", ".pt", ".pth", ".ckpt"}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny models train fastest on one CPU thread."""
-    with torch_threads(1):
-        yield
 
 
 def relative_files(folder: Path) -> set[str]:

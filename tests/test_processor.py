@@ -425,3 +425,16 @@ def test_processor_on_every_architecture(tiny_model_factory, arch):
         assert view["tokens"] == tokenizer.tokenize(text)
         assert len(view["tokens"]) == len(ids) - 2
         check_offsets(text, view)
+
+
+def test_save_records_a_metric_function_by_name(tokenizer, tmp_path):
+    """JSON cannot hold code: a metric given as a function is saved as its name."""
+
+    def share_positive(preds: list[str], labels: list[str]) -> float:
+        return sum(p == "pos" for p in preds) / len(preds)
+
+    processor = make_processor(tokenizer, metric=share_positive)
+    processor.save(tmp_path)
+    config = json.loads((tmp_path / "processor_config.json").read_text())
+    assert config["metric"] == "share_positive"
+    assert config["tasks"]["text_classification"]["metric"] == "share_positive"

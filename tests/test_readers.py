@@ -306,12 +306,12 @@ def test_unclosed_quote_swallowing_rows(tokenizer, tmp_path):
 
 
 def test_quote_closing_rows_later(tokenizer, tmp_path):
-    """A quote closing lines later names the line where it opens and where it closes."""
+    """A quote closing lines later names the line where it opens and where the field ends."""
     content = 'text\tlabel\n"Opens here\tpos\nswallowed\tneg\ncloses" here\tpos\nlast\tneg\n'
     file = write(tmp_path / "train.tsv", content)
     message = read_error(make_processor(tokenizer, tmp_path), file)
     assert f"{file}:2:" in message
-    assert "closes on line 4" in message
+    assert "runs on to line 4" in message
     assert "quote_char=None" in message
 
 
@@ -395,3 +395,42 @@ def test_processor_without_task_cannot_read_labels(tokenizer, tmp_path):
     file = write(tmp_path / "train.tsv", "text\tlabel\nA.\tpos\n")
     message = read_error(make_processor(tokenizer, tmp_path, label_list=None, metric=None), file)
     assert "no task" in message and "add_task" in message
+
+
+# ---- where files are found, files without labels, label types ------------------------------
+
+
+def test_relative_names_are_found_in_data_dir_before_the_working_directory(
+    tokenizer, tmp_path, monkeypatch
+):
+    """A stray train.tsv in the working directory does not shadow the one in data_dir."""
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    write(data_dir / "train.tsv", "text\tlabel\nFrom data_dir.\tpos\n")
+    write(tmp_path / "train.tsv", "text\tlabel\nFrom the working directory.\tneg\n")
+    monkeypatch.chdir(tmp_path)
+    dicts = make_processor(tokenizer, data_dir).file_to_dicts("train.tsv")
+    assert texts_and_labels(dicts) == [("From data_dir.", "pos")]
+
+
+def test_a_file_to_predict_needs_no_label_column(tokenizer, tmp_path):
+    """A file that is not one of the processor's data files may hold only texts."""
+    file = write(tmp_path / "to_predict.tsv", "text\nFirst.\nSecond.\n")
+    assert make_processor(tokenizer, tmp_path).file_to_dicts(file) == [
+        {"text": "First."}, {"text": "Second."}
+    ]
+
+
+def test_the_test_file_needs_its_label_column(tokenizer, tmp_path):
+    """The processor's own test file without labels is an error naming the header line."""
+    file = write(tmp_path / "test.tsv", "# exported\ntext\tsentiment\nGood.\tpos\n")
+    message = read_error(make_processor(tokenizer, tmp_path, skiprows=1), file)
+    assert f"{file}:2:" in message and "'label'" in message
+
+
+def test_integer_label_list_matches_labels_read_from_files(tokenizer, tmp_path):
+    """label_list=[0, 1] works with the labels "0"/"1" of a file (labels are strings)."""
+    file = write(tmp_path / "train.tsv", "text\tlabel\nBad.\t0\nGood.\t1\n")
+    processor = make_processor(tokenizer, tmp_path, label_list=[0, 1])
+    assert processor.tasks["text_classification"]["label_list"] == ["0", "1"]
+    assert texts_and_labels(processor.file_to_dicts(file)) == [("Bad.", "0"), ("Good.", "1")]

@@ -17,20 +17,12 @@ from tests.farm_helpers import (
     make_model,
     make_processor,
     make_trainer,
-    torch_threads,
     write_separable_data,
 )
 
 mlflow = pytest.importorskip("mlflow")
 
 LEARNING_RATE = 1e-3
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny models train fastest on one CPU thread."""
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,16 +34,8 @@ from tests.farm_helpers import (
     model_state,
     same_weights,
     tokenize_batch,
-    torch_threads,
     write_separable_data,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread() -> Iterator[None]:
-    """Tiny models train fastest on one CPU thread."""
-    with torch_threads(1):
-        yield
 
 
 def make_silo(model_dir: Path, data_dir: Path, n_train: int = 24, n_test: int = 8,

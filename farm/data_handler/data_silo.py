@@ -13,7 +13,7 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Sequ
 from farm.data_handler.cache import cache_key, load_datasets, save_datasets
 from farm.data_handler.dataset import Collator, FeatureDataset, LengthGroupedBatchSampler
 from farm.data_handler.processors.base import Processor
-from farm.errors import FarmError, check_choice
+from farm.errors import DataFileError, FarmError, check_choice
 from farm.tracking import get_tracker
 
 logger = logging.getLogger(__name__)
@@ -121,10 +121,22 @@ class DataSilo:
             path = files[split]
             if path is not None:
                 dicts[split] = self.processor.file_to_dicts(path)
+                self._check_labels(dicts[split] or [], path)
                 logger.info("Read %d inputs from %s", len(dicts[split] or []), path)
         if files["dev"] is None and dicts["train"] and self.processor.dev_split > 0:
             dicts["train"], dicts["dev"] = self._split_dev(dicts["train"])
         return dicts
+
+    def _check_labels(self, dicts: list[dict[str, Any]], path: Path) -> None:
+        """Training and evaluation files need every task's labels."""
+        for name, task in self.processor.tasks.items():
+            if dicts and task["label_name"] not in dicts[0]:
+                raise DataFileError(
+                    f"the file has no labels of task '{name}' (column "
+                    f"{task.get('label_column_name')!r}), but training and evaluation need "
+                    "them. Check label_column_name=, header= and delimiter=.",
+                    file=path,
+                )
 
     def _split_dev(self, dicts: list[dict[str, Any]]) -> tuple[list[dict], list[dict]]:
         """Split ``dev_split`` of the training inputs off as dev set (stratified on request)."""
@@ -139,6 +151,9 @@ class DataSilo:
             for members in groups.values():
                 take = int(round(len(members) * share))
                 dev_idx += rng.permutation(members)[:take].tolist()
+            if not dev_idx:  # every class too small to give a dev sample: take one anyway
+                largest = max(groups.values(), key=len)
+                dev_idx = [int(rng.choice(largest))]
         else:
             take = max(1, int(round(len(dicts) * share)))
             dev_idx = rng.permutation(len(dicts))[:take].tolist()

@@ -27,6 +27,7 @@ class Table:
     rows: list[list[str]]
     line_numbers: list[int]
     skipped: list[tuple[int, str]] = field(default_factory=list)
+    header_line: int | None = None
 
     def column_index(self, name: str | int, argument: str) -> int:
         """Position of column ``name``; a clear error naming ``argument`` if it is missing."""
@@ -40,6 +41,7 @@ class Table:
             f"column {name!r} ({argument}) not found; the file's columns are {shown}.{hint} "
             f"Pass {argument}= one of them, or check header= and delimiter=.",
             file=self.file,
+            line=self.header_line,
         )
 
 
@@ -107,6 +109,7 @@ def read_delimited(
         quoting=csv.QUOTE_NONE if quote_char is None else csv.QUOTE_MINIMAL,
     )
     columns: list[str | int] | None = None
+    header_line: int | None = None
     rows: list[list[str]] = []
     line_numbers: list[int] = []
     skipped: list[tuple[int, str]] = []
@@ -120,6 +123,7 @@ def read_delimited(
             if columns is None:
                 if header is not None:
                     columns = [name.strip() for name in record]
+                    header_line = start
                     continue
                 columns = list(range(len(record)))
             problem = _record_problem(record, columns, delimiter, start, reader.line_num)
@@ -141,8 +145,9 @@ def read_delimited(
             "the file has no data rows (only a header, or only skipped lines). Check the file, "
             "skiprows= and header=.",
             file=path,
+            line=header_line,
         )
-    return Table(path, columns, rows, line_numbers, skipped)
+    return Table(path, columns, rows, line_numbers, skipped, header_line)
 
 
 def _record_problem(
@@ -151,9 +156,9 @@ def _record_problem(
     """Describe what is wrong with a record, or return None if it is fine."""
     if end > start and any("\n" in f and delimiter in f for f in record):
         return (
-            f"a quote character opens a field here that only closes on line {end}, swallowing "
-            "the rows in between. If quotes in your texts are not CSV quoting, pass "
-            "quote_char=None to the processor."
+            f"a quote character opens a field here that runs on to line {end} (the next quote "
+            "character, or the end of the file), swallowing the rows in between. If quotes in "
+            "your texts are not CSV quoting, pass quote_char=None to the processor."
         )
     if len(record) != len(columns):
         return (

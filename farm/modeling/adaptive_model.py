@@ -6,7 +6,7 @@ import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
@@ -70,10 +70,15 @@ class AdaptiveModel(nn.Module):
         self.dropout = nn.Dropout(embeds_dropout_prob)
         self.lm_output_types = _check_output_types(lm_output_types, prediction_heads)
         self.loss_aggregation_fn = loss_aggregation_fn or sum_losses
-        for head in self.prediction_heads:
+        for head in self.heads:
             head.resize_input(language_model.hidden_size)
         self.device = torch.device(device)
         self.to(self.device)
+
+    @property
+    def heads(self) -> list[PredictionHead]:
+        """The prediction heads, in order."""
+        return cast(list[PredictionHead], list(self.prediction_heads))
 
     def forward(
         self,
@@ -98,7 +103,7 @@ class AdaptiveModel(nn.Module):
         outputs = {"per_token": sequence_output, "per_sequence": pooled_output}
         return [
             head(self.dropout(outputs[output_type]))
-            for head, output_type in zip(self.prediction_heads, self.lm_output_types, strict=True)
+            for head, output_type in zip(self.heads, self.lm_output_types, strict=True)
         ]
 
     def logits_to_loss(
@@ -107,7 +112,7 @@ class AdaptiveModel(nn.Module):
         """Per-sample loss ``(batch,)``, aggregated over heads by ``loss_aggregation_fn``."""
         losses = [
             head.logits_to_loss(logits=head_logits, **kwargs)
-            for head, head_logits in zip(self.prediction_heads, logits, strict=True)
+            for head, head_logits in zip(self.heads, logits, strict=True)
         ]
         return self.loss_aggregation_fn(losses, global_step=global_step, batch=kwargs)
 
@@ -115,12 +120,12 @@ class AdaptiveModel(nn.Module):
         """Predictions of each head."""
         return [
             head.logits_to_preds(logits=head_logits, **kwargs)
-            for head, head_logits in zip(self.prediction_heads, logits, strict=True)
+            for head, head_logits in zip(self.heads, logits, strict=True)
         ]
 
     def prepare_labels(self, **kwargs: Tensor) -> list[list[Any]]:
         """True labels of the batch for each head."""
-        return [head.prepare_labels(**kwargs) for head in self.prediction_heads]
+        return [head.prepare_labels(**kwargs) for head in self.heads]
 
     def formatted_preds(
         self, logits: list[Tensor], baskets: list[Any], **kwargs: Any
@@ -132,7 +137,7 @@ class AdaptiveModel(nn.Module):
                 "task_name": head.task_name,
                 "predictions": head.formatted_preds(logits=head_logits, baskets=baskets, **kwargs),
             }
-            for head, head_logits in zip(self.prediction_heads, logits, strict=True)
+            for head, head_logits in zip(self.heads, logits, strict=True)
         ]
 
     def connect_heads_with_processor(
@@ -144,7 +149,7 @@ class AdaptiveModel(nn.Module):
             tasks (dict[str, dict[str, Any]]): ``processor.tasks``.
             require_labels (bool): Fail if a head's task has no ``label_list``.
         """
-        for head in self.prediction_heads:
+        for head in self.heads:
             if head.task_name not in tasks:
                 raise FarmError(
                     f"Head {type(head).__name__} learns task '{head.task_name}', but the "
@@ -172,7 +177,7 @@ class AdaptiveModel(nn.Module):
         save_dir = Path(save_dir)
         save_dir.mkdir(parents=True, exist_ok=True)
         self.language_model.save(save_dir / "language_model")
-        for i, head in enumerate(self.prediction_heads):
+        for i, head in enumerate(self.heads):
             head.save(save_dir, head_num=i)
         meta = {
             "format_version": FORMAT_VERSION,
@@ -183,7 +188,7 @@ class AdaptiveModel(nn.Module):
             "model_type": self.language_model.config.model_type,
             "tasks": [
                 {"task_name": h.task_name, "head": type(h).__name__, "labels": h.label_list}
-                for h in self.prediction_heads
+                for h in self.heads
             ],
         }
         (save_dir / MODEL_META).write_text(json.dumps(meta, indent=2))

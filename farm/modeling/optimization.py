@@ -108,7 +108,8 @@ def _make_optimizer(model: nn.Module, learning_rate: float, opts: dict[str, Any]
         check_choice(name, choices, "optimizer")
     weight_decay = opts.pop("weight_decay", 0.01)
     no_decay = tuple(opts.pop("no_decay", ()))
-    decay, plain = [], []
+    decay: list[nn.Parameter] = []
+    plain: list[nn.Parameter] = []
     for param_name, param in model.named_parameters():
         if not param.requires_grad:
             continue
@@ -118,6 +119,7 @@ def _make_optimizer(model: nn.Module, learning_rate: float, opts: dict[str, Any]
         {"params": decay, "weight_decay": weight_decay},
         {"params": plain, "weight_decay": 0.0},
     ]
+    assert optimizer_cls is not None
     optimizer = optimizer_cls(groups, lr=learning_rate, **opts)
     logger.info("Optimizer %s, lr %g, weight decay %g", name, learning_rate, weight_decay)
     return optimizer

@@ -6,7 +6,7 @@ import contextlib
 import logging
 import signal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -130,7 +130,8 @@ class Trainer:
     @property
     def core(self) -> AdaptiveModel:
         """The model without a DistributedDataParallel wrapper."""
-        return getattr(self.model, "module", self.model)
+        core = cast(AdaptiveModel, getattr(self.model, "module", self.model))
+        return core
 
     def train(self) -> nn.Module:
         """Run training; returns the model (the best one if early stopping saved one)."""

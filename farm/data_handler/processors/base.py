@@ -14,6 +14,7 @@ from farm.data_handler.dataset import FeatureDataset
 from farm.data_handler.samples import SampleBasket
 from farm.errors import DataFileError, FarmError, did_you_mean
 from farm.modeling.tokenization import Tokenizer
+from farm.serialization import metric_name
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,8 @@ class Processor:
         """
         label_name = label_name or f"{name}_label"
         self.tasks[name] = {
-            "label_list": list(label_list) if label_list is not None else None,
+            # Labels read from files are strings, so label lists are too.
+            "label_list": [str(label) for label in label_list] if label_list is not None else None,
             "metric": metric,
             "label_tensor_name": f"{name}_label_ids",
             "label_name": label_name,
@@ -131,11 +133,25 @@ class Processor:
         raise NotImplementedError
 
     def file_path(self, filename: str | Path) -> Path:
-        """``filename`` inside ``data_dir`` (absolute paths are kept)."""
+        """Where ``filename`` is: absolute paths as given; relative ones in ``data_dir`` first,
+        then relative to the working directory."""
         path = Path(filename)
-        if self.data_dir is not None and not path.is_absolute():
-            return self.data_dir / path
+        if path.is_absolute() or self.data_dir is None:
+            return path
+        in_data_dir = self.data_dir / path
+        if in_data_dir.exists() or not path.exists():
+            return in_data_dir
         return path
+
+    def is_data_file(
+        self, path: Path, splits: tuple[str, ...] = ("train", "dev", "test")
+    ) -> bool:
+        """Whether ``path`` is the processor's train (dev, test) file."""
+        names = {
+            "train": self.train_filename, "dev": self.dev_filename, "test": self.test_filename,
+        }
+        wanted = [self.file_path(name).resolve() for s in splits if (name := names[s])]
+        return path.resolve() in wanted
 
     def note_skipped(self, file: Path, skipped: list[tuple[int, str]]) -> None:
         """Record and report rows skipped on request (``skip_bad_rows=True``)."""
@@ -169,7 +185,13 @@ class Processor:
         """Write ``processor_config.json`` and the tokenizer files to ``save_dir``."""
         save_dir = Path(save_dir)
         save_dir.mkdir(parents=True, exist_ok=True)
-        config = {"processor": type(self).__name__, **self.generate_config(), "tasks": self.tasks}
+        tasks = {
+            name: {**task, "metric": metric_name(task["metric"])}
+            for name, task in self.tasks.items()
+        }
+        config = {"processor": type(self).__name__, **self.generate_config(), "tasks": tasks}
+        if "metric" in config:
+            config["metric"] = metric_name(config["metric"])
         (save_dir / PROCESSOR_CONFIG).write_text(json.dumps(config, indent=2, default=str))
         self.tokenizer.save_pretrained(str(save_dir))
 
@@ -218,3 +240,4 @@ class Processor:
         """What :meth:`dataset_from_dicts` returns for no input."""
         dataset = FeatureDataset({})
         return (dataset, [], set(), []) if return_baskets else (dataset, [], set())
+

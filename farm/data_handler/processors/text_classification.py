@@ -133,7 +133,9 @@ class TextClassificationProcessor(Processor):
 
         Labels are checked against each task's ``label_list``; an unknown label, an empty
         text or a malformed row raises an error naming the file and line (or is skipped and
-        reported when ``skip_bad_rows`` is True).
+        reported when ``skip_bad_rows`` is True). The processor's train, dev and test files
+        need every task's label column; another file without it (texts to predict) gives
+        dicts without labels.
 
         Args:
             file (str | Path): The file (a path relative to ``data_dir`` works too).
@@ -141,7 +143,7 @@ class TextClassificationProcessor(Processor):
         Returns:
             list[dict[str, Any]]: One dict per row.
         """
-        path = Path(file) if Path(file).is_file() else self.file_path(file)
+        path = self.file_path(file)
         table = read_delimited(
             path,
             delimiter=self.delimiter,
@@ -152,17 +154,22 @@ class TextClassificationProcessor(Processor):
             encoding=self.encoding,
             skip_bad_rows=self.skip_bad_rows,
         )
-        if not self.tasks:
+        text_col = table.column_index(self.text_column_name, "text_column_name")
+        labelled = self.is_data_file(path)
+        if labelled and not self.tasks:
             raise DataFileError(
                 "the processor has no task, so it cannot tell which column holds the labels. "
                 "Pass label_list= and metric= to the processor, or call processor.add_task().",
                 file=path,
             )
-        text_col = table.column_index(self.text_column_name, "text_column_name")
-        label_cols = {
-            name: table.column_index(task["label_column_name"], "label_column_name")
-            for name, task in self.tasks.items()
-        }
+        label_cols = {}
+        for name, task in self.tasks.items():
+            column = task["label_column_name"]
+            if labelled or column in table.columns or str(column) in map(str, table.columns):
+                label_cols[name] = table.column_index(column, "label_column_name")
+            else:
+                logger.info("%s has no column %r: reading it without labels of task '%s'.",
+                            path, column, name)
         self._fill_label_lists(table, label_cols)
         dicts, skipped = [], list(table.skipped)
         for row, line in zip(table.rows, table.line_numbers, strict=True):
@@ -200,10 +207,7 @@ class TextClassificationProcessor(Processor):
             task = self.tasks[name]
             if task["label_list"] is not None:
                 continue
-            is_train = self.train_filename is not None and (
-                table.file.name == Path(self.train_filename).name
-            )
-            if not is_train:
+            if not self.is_data_file(table.file, splits=("train",)):
                 raise DataFileError(
                     f"task '{name}' has no label_list yet. Pass label_list= to the processor, "
                     "or load the train file first so the labels can be read from it.",

@@ -12,6 +12,7 @@ from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
 from farm.errors import FarmError, did_you_mean
+from farm.serialization import metric_name
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class PredictionHead(nn.Module):
             if name != "self" and hasattr(self, name)
         }
         if "metric" in config:
-            config["metric"] = _metric_name(config["metric"])
+            config["metric"] = metric_name(config["metric"])
         return config
 
     def save(self, save_dir: str | Path, head_num: int = 0) -> None:
@@ -126,15 +127,6 @@ class PredictionHead(nn.Module):
         if weights.is_file():
             head.load_state_dict(load_file(str(weights)), strict=strict)
         return head
-
-
-def _metric_name(metric: Any) -> Any:
-    """A metric (name, function, or list of them) with functions replaced by their names."""
-    if isinstance(metric, list | tuple):
-        return [_metric_name(m) for m in metric]
-    if callable(metric):
-        return getattr(metric, "__name__", type(metric).__name__)
-    return metric
 
 
 class FeedForwardBlock(nn.Module):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 
 import torch
 import torch.nn.functional as F
@@ -89,8 +89,9 @@ class TextClassificationHead(PredictionHead):
 
     def logits_to_loss(self, logits: Tensor, **kwargs: Tensor) -> Tensor:
         labels = kwargs[self.label_tensor_name].view(-1)  # (batch,)
+        weight = cast(Tensor | None, self.loss_weight)
         return F.cross_entropy(
-            logits, labels, weight=self.loss_weight, ignore_index=self.loss_ignore_index,
+            logits, labels, weight=weight, ignore_index=self.loss_ignore_index,
             reduction="none",
         )
 

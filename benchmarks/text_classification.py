@@ -109,7 +109,7 @@ def main() -> None:
     n_train = data_silo.counts["train"]
     print(json.dumps({
         "benchmark": "text_classification_sst2",
-        "model": Path(model_name).name,
+        "model": args.model or "all-MiniLM-L6-v2",
         "train_samples": n_train,
         "dev_samples": data_silo.counts["dev"],
         "test_samples": data_silo.counts["test"],

@@ -5,9 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
-import shutil
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 from safetensors.torch import load_file, save_file
 
 from farm.data_handler.dataset import FeatureDataset
+from farm.serialization import atomic_directory
 
 logger = logging.getLogger(__name__)
 
@@ -50,10 +48,8 @@ def save_datasets(
     directory: Path, datasets: Mapping[str, FeatureDataset | None], meta: dict[str, Any]
 ) -> None:
     """Write datasets and metadata atomically: a temporary folder renamed into place."""
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=".tmp-"))
-    try:
-        pad_values, tensor_names = {}, {}
+    pad_values, tensor_names = {}, {}
+    with atomic_directory(directory) as tmp:
         for split, dataset in datasets.items():
             if dataset is None:
                 continue
@@ -62,12 +58,6 @@ def save_datasets(
             save_file(tensors, str(tmp / f"{split}.safetensors"))
         layout = {"pad_values": pad_values, "tensor_names": tensor_names}
         (tmp / "meta.json").write_text(json.dumps({**meta, **layout}, indent=2))
-        if directory.exists():
-            shutil.rmtree(directory)
-        os.replace(tmp, directory)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     logger.info("Cached preprocessed data in %s", directory)
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +14,7 @@ from safetensors.torch import load_file, save_file
 from torch.optim import Optimizer
 
 from farm import __version__
+from farm.serialization import atomic_directory
 
 logger = logging.getLogger(__name__)
 
@@ -77,21 +76,13 @@ def save_checkpoint(
     Returns:
         Path: The new checkpoint folder.
     """
-    root.mkdir(parents=True, exist_ok=True)
     final = root / f"step_{global_step}"
-    tmp = Path(tempfile.mkdtemp(dir=root, prefix=".tmp-step_"))
-    try:
+    with atomic_directory(final) as tmp:
         save_model(tmp / "model")
         tensors, optimizer_meta = optimizer_state(optimizer)
         save_file(tensors, str(tmp / OPTIMIZER_TENSORS))
         state = {**trainer_state, "optimizer": optimizer_meta, "farm_version": __version__}
         (tmp / TRAINER_STATE).write_text(json.dumps(state, indent=2, default=_to_json))
-        if final.exists():
-            shutil.rmtree(final)
-        os.replace(tmp, final)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp)
     logger.info("Saved checkpoint %s", final)
     if keep is not None:
         for old in list_checkpoints(root)[:-keep] if keep > 0 else []:

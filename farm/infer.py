@@ -152,12 +152,15 @@ class Inferencer:
             dicts, return_baskets=True, log_sample=False
         )
         logits = self._logits_per_sample(dataset)
+        # Dataset rows are the baskets' samples in order; a basket may hold several.
+        first_row = np.cumsum([0] + [len(b.samples) for b in baskets])
         results = []
         for begin in range(0, len(baskets), self.batch_size):
-            group = list(range(begin, min(begin + self.batch_size, len(baskets))))
-            group_logits = [_pad_stack([per_head[i] for i in group]) for per_head in logits]
+            end = min(begin + self.batch_size, len(baskets))
+            rows = range(first_row[begin], first_row[end])
+            group_logits = [_pad_stack([per_head[r] for r in rows]) for per_head in logits]
             results += self.model.formatted_preds(
-                logits=group_logits, baskets=[baskets[i] for i in group],
+                logits=group_logits, baskets=baskets[begin:end],
                 return_class_probs=self.return_class_probs,
             )
         return results
@@ -172,8 +175,11 @@ class Inferencer:
         return self.inference_from_dicts(self.processor.file_to_dicts(file))
 
     def _logits_per_sample(self, dataset: Any) -> list[list[Tensor]]:
-        """Each head's logits per sample, computed in length-sorted batches."""
-        order = np.argsort(dataset.lengths, kind="stable")
+        """Each head's logits per sample, computed in length-sorted batches (per-token
+        logits cut to the sample's length)."""
+        lengths = dataset.lengths
+        order = np.argsort(lengths, kind="stable")
+        per_token = [t == "per_token" for t in self.model.lm_output_types]
         collate = Collator(dataset.pad_values)
         n_heads = len(self.model.heads)
         per_sample: list[list[Tensor | None]] = [[None] * len(dataset) for _ in range(n_heads)]
@@ -183,8 +189,10 @@ class Inferencer:
                 batch = collate([dataset[i] for i in indices])
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 for head, head_logits in enumerate(self.model(**batch)):
+                    head_logits = head_logits.float().cpu()
                     for row, i in enumerate(indices):
-                        per_sample[head][i] = head_logits[row].float().cpu()
+                        cut = lengths[i] if per_token[head] else None
+                        per_sample[head][i] = head_logits[row, :cut]
         return per_sample  # type: ignore[return-value]
 
     def save(self, path: str | Path) -> None:
@@ -198,6 +206,8 @@ class Inferencer:
 
 def _pad_stack(tensors: list[Tensor]) -> Tensor:
     """Stack per-sample tensors, zero-padding their first dimension to the longest."""
+    if not tensors:
+        return torch.zeros(0)
     if all(t.shape == tensors[0].shape for t in tensors):
         return torch.stack(tensors)
     width = max(t.shape[0] for t in tensors)

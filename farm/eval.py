@@ -10,7 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
-from farm.evaluation.metrics import classification_report_text, compute_metrics
+from farm.evaluation.metrics import compute_metrics, report_for
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.tracking import get_tracker
 
@@ -77,15 +77,22 @@ class Evaluator:
         for i, head in enumerate(heads):
             task = self.tasks.get(head.task_name, {})
             metric = task.get("metric", head.metric)
+            # A sample whose label is masked (None: missing in multitask data) has no loss
+            # and takes no part in the metrics.
+            keep = [j for j, label in enumerate(labels[i]) if label is not None]
+            preds[i], labels[i] = [preds[i][j] for j in keep], [labels[i][j] for j in keep]
+            head_losses = np.concatenate(losses[i])[keep] if losses[i] else np.zeros(0)
+            # One entry per basket for the metric (e.g. a long sentence's windows joined).
+            preds[i], labels[i] = head.merge_per_basket(preds[i], labels[i])
             result: dict[str, Any] = {
                 "task_name": head.task_name,
-                "loss": float(np.concatenate(losses[i]).mean()) if losses[i] else float("nan"),
+                "loss": float(head_losses.mean()) if len(head_losses) else float("nan"),
             }
-            if metric is not None:
+            if metric is not None and keep:
                 result.update(compute_metrics(metric, preds[i], labels[i]))
-            # add_task() leaves task_type None unless given; such a task is a classification.
-            if self.report and (task.get("task_type") or "classification") == "classification":
-                result["report"] = classification_report_text(
+            report = report_for(task.get("task_type"))
+            if self.report and report is not None and keep:
+                result["report"] = report(
                     preds[i], labels[i], task.get("label_list", head.label_list)
                 )
             if return_preds_and_labels:

@@ -12,17 +12,18 @@ from torch import Tensor
 from tqdm import tqdm
 
 from farm.data_handler.dataset import Collator
-from farm.data_handler.processors import InferenceProcessor, Processor
+from farm.data_handler.processors import InferenceProcessor, NERProcessor, Processor
 from farm.errors import FarmError, check_choice
 from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
+from farm.modeling.embeddings import EXTRACTION_STRATEGIES, EmbeddingModel
 from farm.modeling.language_model import LanguageModel
-from farm.modeling.prediction_heads import TextClassificationHead
+from farm.modeling.prediction_heads import TextClassificationHead, TokenClassificationHead
 from farm.modeling.tokenization import Tokenizer
 
 logger = logging.getLogger(__name__)
 
 # Task types for which a plain Hugging Face folder gets an (untrained) head.
-_HF_TASK_TYPES = ("text_classification",)
+_HF_TASK_TYPES = ("text_classification", "ner")
 
 
 class Inferencer:
@@ -93,14 +94,18 @@ class Inferencer:
                 ``EarlyStopping``, or a Hugging Face model (folder or hub name).
             revision (str | None): Hub revision of a Hugging Face model.
             task_type (str | None): Needed for Hugging Face models: ``"text_classification"``
-                (the head is created untrained). Ignored for FARM models.
+                or ``"ner"`` (the head is created untrained, its labels from ``id2label``).
+                ``"embeddings"``: vectors of the language model (of a FARM model or a
+                Hugging Face folder), no head needed. Otherwise ignored for FARM models.
             batch_size (int): Inputs per batch.
             gpu (bool): Use the GPU if available.
             max_seq_len (int): Maximum tokens per input (capped at what the model supports).
             doc_stride (int): Stride of passages for tasks that split long inputs.
             return_class_probs (bool): Return every class's probability too.
-            extraction_strategy (str | None): For embedding extraction.
-            extraction_layer (int | None): For embedding extraction.
+            extraction_strategy (str | None): Embeddings: ``"cls_token"`` (default),
+                ``"reduce_mean"``, ``"reduce_max"``, ``"per_token"`` or ``"pooled"``.
+            extraction_layer (int | None): Embeddings: the layer (-1, the default, is the
+                last; -2 the one before).
             num_processes (int | None): Accepted for FARM compatibility; tokenization is
                 batched in the fast tokenizer, so no process pool is used.
             disable_tqdm (bool): Hide the progress bar.
@@ -109,12 +114,15 @@ class Inferencer:
         Returns:
             Inferencer: Ready to predict.
         """
-        if extraction_strategy is not None or extraction_layer is not None:
-            raise NotImplementedError(
-                "Embedding extraction (task_type='embeddings') is not available yet."
-            )
         path = Path(model_name_or_path)
-        if (path / MODEL_META).is_file():
+        if task_type == "embeddings" or extraction_strategy is not None or (
+            extraction_layer is not None
+        ):
+            model, processor = _embedding_model(
+                model_name_or_path, task_type, extraction_strategy, extraction_layer, revision
+            )
+            task_type = "embeddings"
+        elif (path / MODEL_META).is_file():
             model = AdaptiveModel.load(path, device="cpu", strict=strict)
             processor = Processor.load_from_dir(path)
             task_type = task_type or str(model.heads[0].task_type)
@@ -232,12 +240,39 @@ def _from_hugging_face(
     tokenizer = Tokenizer.load(name_or_path, **extra)
     id2label = language_model.config.id2label or {0: "LABEL_0", 1: "LABEL_1"}
     labels = [str(v) for _, v in sorted(id2label.items())]
+    if task_type == "ner":
+        ner_head = TokenClassificationHead(num_labels=len(labels), label_list=labels)
+        ner_processor = NERProcessor(tokenizer, max_seq_len=256, data_dir=None,
+                                     label_list=labels, train_filename=None, dev_filename=None,
+                                     test_filename=None)
+        logger.warning("%s is a plain Hugging Face model: its ner head is untrained, so "
+                       "predictions are random until you fine-tune it.", name_or_path)
+        return AdaptiveModel(language_model, [ner_head], embeds_dropout_prob=0.0), ner_processor
     head = TextClassificationHead(num_labels=len(labels), label_list=labels)
     logger.warning(
         "%s is a plain Hugging Face model: its %s head is untrained, so predictions are "
         "random until you fine-tune it.", name_or_path, task_type,
     )
     model = AdaptiveModel(language_model, [head], embeds_dropout_prob=0.0)
+    return model, InferenceProcessor(tokenizer, max_seq_len=256)
+
+
+def _embedding_model(
+    name_or_path: str | Path, task_type: str | None, extraction_strategy: str | None,
+    extraction_layer: int | None, revision: str | None,
+) -> tuple[AdaptiveModel, Processor]:
+    """An :class:`EmbeddingModel` on the language model of a FARM or Hugging Face folder."""
+    if task_type not in (None, "embeddings"):
+        raise FarmError(
+            f"extraction_strategy/extraction_layer are for task_type='embeddings', but "
+            f"task_type={task_type!r} was given. Drop them, or use task_type='embeddings'."
+        )
+    strategy = extraction_strategy or "cls_token"
+    check_choice(strategy, EXTRACTION_STRATEGIES, "extraction_strategy")
+    extra: dict[str, Any] = {"revision": revision} if revision else {}
+    language_model = LanguageModel.load(name_or_path, **extra)
+    tokenizer = Tokenizer.load(name_or_path, **extra)
+    model = EmbeddingModel(language_model, strategy, extraction_layer)
     return model, InferenceProcessor(tokenizer, max_seq_len=256)
 
 

@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import torch
+import torch.distributed as dist
 
 from farm.tracking import MLFlowLogger, StdoutLogger, Tracker, get_tracker, set_tracker
 
@@ -43,12 +44,16 @@ def set_all_seeds(seed: int, deterministic_cudnn: bool = False) -> None:
 def initialize_device_settings(
     use_cuda: bool | None = None, local_rank: int = -1, use_amp: str | bool | None = None
 ) -> tuple[torch.device, int]:
-    """Choose the device to train on.
+    """Choose the device to train on, and join the process group under ``torchrun``.
+
+    Under ``torchrun`` (``WORLD_SIZE`` > 1 in the environment) the default process group is
+    initialized (NCCL on GPUs, gloo on the CPU) and each process uses the GPU of its
+    ``LOCAL_RANK``.
 
     Args:
         use_cuda (bool | None): Use a GPU if one is available; ``None`` means "if available".
-        local_rank (int): The process's GPU under ``torchrun`` (``-1`` outside distributed
-            training; ``LOCAL_RANK`` from the environment is used when set).
+        local_rank (int): The process's GPU under ``torchrun`` (``-1``: read ``LOCAL_RANK``
+            from the environment, which ``torchrun`` sets).
         use_amp (str | bool | None): Accepted for FARM compatibility; mixed precision is set in
             ``initialize_optimizer`` and ``Trainer``.
 
@@ -60,6 +65,10 @@ def initialize_device_settings(
     cuda = torch.cuda.is_available() and use_cuda is not False
     if use_cuda and not torch.cuda.is_available():
         logger.warning("use_cuda=True but no CUDA device is available; using the CPU.")
+    if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not dist.is_initialized():
+        if cuda:
+            torch.cuda.set_device(max(local_rank, 0))
+        dist.init_process_group(backend="nccl" if cuda else "gloo")
     if not cuda:
         device, n_gpu = torch.device("cpu"), 0
     elif local_rank == -1:

@@ -20,9 +20,9 @@ from farm.data_handler.dataset import (
     LABEL_PAD_VALUE,
     Collator,
     FeatureDataset,
-    LengthGroupedBatchSampler,
 )
 from farm.data_handler.processor import TextClassificationProcessor
+from farm.data_handler.samplers import TrainBatchSampler
 from farm.errors import FarmError
 from farm.modeling.tokenization import Tokenizer
 from tests.tiny_models import CORPUS
@@ -362,7 +362,7 @@ def test_without_caching_nothing_is_written(tokenizer, tmp_path):
     assert not (tmp_path / "cache").exists()
 
 
-# ---- LengthGroupedBatchSampler -------------------------------------------------------------
+# ---- TrainBatchSampler -------------------------------------------------------------
 
 
 def padding_of(batches: list[list[int]], lengths: np.ndarray) -> int:
@@ -373,7 +373,7 @@ def padding_of(batches: list[list[int]], lengths: np.ndarray) -> int:
 def test_length_grouped_sampler_covers_every_index_once():
     """Every index appears exactly once per epoch; len() is the number of batches."""
     lengths = np.random.default_rng(0).integers(3, 120, size=1003)
-    sampler = LengthGroupedBatchSampler(lengths, batch_size=16, seed=1)
+    sampler = TrainBatchSampler(lengths, batch_size=16, seed=1)
     batches = list(sampler)
     assert len(batches) == len(sampler) == math.ceil(1003 / 16)
     assert sorted(i for b in batches for i in b) == list(range(1003))
@@ -383,7 +383,7 @@ def test_length_grouped_sampler_covers_every_index_once():
 def test_length_grouped_sampler_drop_last():
     """With drop_last every batch is full and len() agrees."""
     lengths = np.random.default_rng(0).integers(3, 120, size=1003)
-    sampler = LengthGroupedBatchSampler(lengths, batch_size=16, seed=1, drop_last=True)
+    sampler = TrainBatchSampler(lengths, batch_size=16, seed=1, drop_last=True)
     batches = list(sampler)
     assert len(batches) == len(sampler) == 1003 // 16
     assert all(len(b) == 16 for b in batches)
@@ -393,7 +393,7 @@ def test_length_grouped_sampler_drop_last():
 def test_length_grouped_batches_need_far_less_padding_than_random():
     """Batches are nearly length-homogeneous: much less padding than random batches."""
     lengths = np.random.default_rng(0).integers(3, 200, size=2000)
-    grouped = list(LengthGroupedBatchSampler(lengths, batch_size=16, seed=5))
+    grouped = list(TrainBatchSampler(lengths, batch_size=16, seed=5))
     order = np.random.default_rng(5).permutation(len(lengths))
     random_batches = [order[i : i + 16] for i in range(0, len(order), 16)]
     assert padding_of(grouped, lengths) < 0.1 * padding_of(random_batches, lengths)
@@ -402,8 +402,8 @@ def test_length_grouped_batches_need_far_less_padding_than_random():
 def test_length_grouped_sampler_is_reproducible_and_changes_per_epoch():
     """Same seed and epoch: same batches; another epoch or seed: another order."""
     lengths = np.random.default_rng(0).integers(3, 100, size=500)
-    a = LengthGroupedBatchSampler(lengths, batch_size=8, seed=7)
-    b = LengthGroupedBatchSampler(lengths, batch_size=8, seed=7)
+    a = TrainBatchSampler(lengths, batch_size=8, seed=7)
+    b = TrainBatchSampler(lengths, batch_size=8, seed=7)
     assert list(a) == list(b)
     assert list(a) == list(a)  # iterating again repeats the epoch
     epoch0 = list(a)
@@ -413,7 +413,7 @@ def test_length_grouped_sampler_is_reproducible_and_changes_per_epoch():
     assert sorted(i for x in epoch1 for i in x) == list(range(500))
     b.set_epoch(1)
     assert list(b) == epoch1
-    assert list(LengthGroupedBatchSampler(lengths, batch_size=8, seed=8)) != epoch0
+    assert list(TrainBatchSampler(lengths, batch_size=8, seed=8)) != epoch0
     # The batch order is shuffled, not sorted by length.
     first_lengths = [lengths[batch].max() for batch in epoch0]
     assert first_lengths != sorted(first_lengths) and first_lengths != sorted(first_lengths)[::-1]

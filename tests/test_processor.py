@@ -204,11 +204,15 @@ def test_no_truncation_no_warning(tokenizer, caplog):
     assert "truncated" not in caplog.text
 
 
-def test_labels_on_only_some_dicts_is_an_error(tokenizer):
-    """Either every dict has the label or none; the error names the first without."""
-    dicts = [{"text": "A", LABEL_KEY: "pos"}, {"text": "B"}, {"text": "C", LABEL_KEY: "neg"}]
-    with pytest.raises(DataFileError, match=rf"input dict 1 has no '{LABEL_KEY}'"):
-        make_processor(tokenizer).dataset_from_dicts(dicts)
+def test_labels_on_only_some_dicts_are_masked_for_the_others(tokenizer):
+    """A dict without the label (absent or None) gets the ignore value -100 (multitask
+    masking); dicts that have it keep their label id."""
+    dicts = [
+        {"text": "A", LABEL_KEY: "pos"}, {"text": "B"}, {"text": "C", LABEL_KEY: "neg"},
+        {"text": "D", LABEL_KEY: None},
+    ]
+    dataset, _, _ = make_processor(tokenizer).dataset_from_dicts(dicts)
+    assert [int(dataset[i][LABEL_IDS][0]) for i in range(4)] == [1, -100, 0, -100]
 
 
 def test_dict_without_text_names_its_position(tokenizer):

@@ -81,6 +81,9 @@ def test_mlflow_logs_params_and_metrics_to_a_local_store(tiny_bert_dir: Path,
     assert trainer.test_result is not None
     metrics = run.data.metrics
     assert metrics["test_acc_text_classification"] == pytest.approx(trainer.test_result[0]["acc"])
+    assert params["model.model_type"] == "bert" and params["trainer.epochs"] == "1"
+    plots = [a.path for a in client.list_artifacts(run_id, "plots")]
+    assert plots == ["plots/training_curves.png"]
     assert metrics["test_loss_text_classification"] == pytest.approx(
         trainer.test_result[0]["loss"]
     )
@@ -94,11 +97,13 @@ def test_unreachable_server_warns_and_training_completes(
         ml_logger = MLFlowLogger(tracking_uri=uri)
         ml_logger.init_experiment(experiment_name="farm-tests", run_name="offline")
         trainer, _ = short_training(tiny_bert_dir, tmp_path / "data")
-    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    warnings = [r for r in caplog.records
+                if r.levelno == logging.WARNING and r.name == "farm.tracking.mlflow"]
     assert len(warnings) == 1
     assert uri in warnings[0].getMessage()
-    assert "cannot be reached" in warnings[0].getMessage()
+    assert "Training goes on" in warnings[0].getMessage()
     assert ml_logger.run_id is None
+    assert not ml_logger.flush(timeout=0.1)  # the records wait for the server
     assert trainer.global_step == len(trainer.data_silo.loaders["train"])
     assert trainer.test_result is not None
 
@@ -116,3 +121,66 @@ def test_stdout_logger_logs_params_and_metrics(tiny_bert_dir: Path, tmp_path: Pa
     assert any(m.startswith("step 2:") and "dev_acc_text_classification=" in m
                for m in messages)
     assert any("test_acc_text_classification=" in m for m in messages)
+
+
+class FlakyClient:
+    """An MLflow client whose server is away for the first ``failures`` calls."""
+
+    def __init__(self, client: object, failures: int):
+        self.client = client
+        self.failures = failures
+
+    def __getattr__(self, name: str) -> object:
+        method = getattr(self.client, name)
+
+        def call(*args: object, **kwargs: object) -> object:
+            if self.failures > 0:
+                self.failures -= 1
+                raise ConnectionError("server away")
+            return method(*args, **kwargs)
+
+        return call
+
+
+def test_logging_resumes_when_the_server_comes_back(
+    tiny_bert_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    ml_logger = MLFlowLogger(tracking_uri=tracking_uri, retry_interval=0.01)
+    ml_logger.init_experiment(experiment_name="farm-tests", run_name="flaky")
+    ml_logger._client = FlakyClient(ml_logger._client, failures=5)
+    with caplog.at_level(logging.WARNING, logger="farm.tracking.mlflow"):
+        trainer, _ = short_training(tiny_bert_dir, tmp_path / "data")
+        ml_logger.end_run()
+    assert "cannot log to" in caplog.text and "logging resumed" in caplog.text
+    client = mlflow.tracking.MlflowClient(tracking_uri)
+    assert ml_logger.run_id is not None
+    history = client.get_metric_history(ml_logger.run_id, "train_loss")
+    assert [m.step for m in history] == list(range(1, trainer.global_step + 1))
+    assert client.get_run(ml_logger.run_id).info.status == "FINISHED"
+
+
+def test_resumed_training_continues_the_same_mlflow_run(tiny_bert_dir: Path,
+                                                       tmp_path: Path) -> None:
+    from tests.test_resume import build, interrupt_at
+
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    data_dir = write_separable_data(tmp_path / "data", n_train=24, n_test=4)
+    first_logger = MLFlowLogger(tracking_uri=tracking_uri)
+    first_logger.init_experiment(experiment_name="farm-tests", run_name="spot")
+    trainer = build(tiny_bert_dir, data_dir, tmp_path / "ckpt", log_loss_every=1)
+    interrupt_at(trainer, 4)
+    with pytest.raises(SystemExit):
+        trainer.train()
+    first_logger.flush()
+    original_run = first_logger.run_id
+
+    second_logger = MLFlowLogger(tracking_uri=tracking_uri)
+    second_logger.init_experiment(experiment_name="farm-tests", run_name="spot (restarted)")
+    resumed = build(tiny_bert_dir, data_dir, tmp_path / "ckpt", log_loss_every=1)
+    resumed.train()
+    second_logger.end_run()
+    assert second_logger.run_id == original_run
+    client = mlflow.tracking.MlflowClient(tracking_uri)
+    steps = [m.step for m in client.get_metric_history(original_run, "train_loss")]
+    assert steps == list(range(1, resumed.global_step + 1))

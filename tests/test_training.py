@@ -24,7 +24,7 @@ from farm.infer import Inferencer
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.optimization import initialize_optimizer
 from farm.train import EarlyStopping, Trainer
-from farm.training.checkpoint import load_checkpoint_state, optimizer_state, restore_optimizer
+from farm.training.checkpoint import optimizer_state, read_checkpoint, restore_optimizer
 from farm.utils import set_all_seeds
 from tests.farm_helpers import (
     LABELS,
@@ -200,7 +200,8 @@ def test_checkpoints_keep_the_newest_and_can_be_loaded(tiny_bert_dir: Path,
     for step in (6, 8):
         folder = root / f"step_{step}"
         assert {p.name for p in folder.iterdir()} == {
-            "model", "optimizer.safetensors", "trainer_state.json",
+            "model", "model_state.safetensors", "optimizer.safetensors",
+            "gradients.safetensors", "rng.safetensors", "trainer_state.json",
         }
         state = json.loads((folder / "trainer_state.json").read_text())
         assert (state["global_step"], state["epoch"], state["step_in_epoch"]) == (step, 0, step)
@@ -211,10 +212,10 @@ def test_checkpoints_keep_the_newest_and_can_be_loaded(tiny_bert_dir: Path,
 
     last = root / "step_8"
     assert same_weights(model_state(AdaptiveModel.load(last / "model")), model_state(returned))
-    state, tensors = load_checkpoint_state(last)
+    checkpoint = read_checkpoint(last)
     fresh_model = make_model(tiny_bert_dir)
     _, fresh, _ = initialize_optimizer(fresh_model, 8, 1, "cpu", 1e-3)
-    restore_optimizer(fresh, tensors, state["optimizer"])
+    restore_optimizer(fresh, checkpoint.optimizer_tensors, checkpoint.state["optimizer"])
     assert_same_optimizer_state(fresh, trainer.optimizer)
 
 

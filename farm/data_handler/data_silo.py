@@ -8,11 +8,15 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, SequentialSampler
+from torch.utils.data import DataLoader, SequentialSampler
 
 from farm.data_handler.cache import cache_key, load_datasets, save_datasets
-from farm.data_handler.dataset import Collator, FeatureDataset, LengthGroupedBatchSampler
+from farm.data_handler.dataset import LABEL_PAD_VALUE, Collator, FeatureDataset
+from farm.data_handler.labels import MULTILABEL, positive_weights
 from farm.data_handler.processors.base import Processor
+from farm.data_handler.samplers import TrainBatchSampler
+from farm.distributed import rank as global_rank
+from farm.distributed import world_size
 from farm.errors import DataFileError, FarmError, check_choice
 from farm.tracking import get_tracker
 
@@ -31,8 +35,9 @@ class DataSilo:
         processor (Processor): Reads and featurizes the files named in it.
         batch_size (int): Samples per training batch.
         eval_batch_size (int | None): Samples per dev/test batch (default ``batch_size``).
-        distributed (bool): Shard the training data over the processes of a
-            ``torchrun`` job.
+        distributed (bool): Shard the training data over the processes of a ``torchrun``
+            job: each process gets its share of every global batch of
+            ``batch_size * world_size`` samples.
         automatic_loading (bool): Load the data in the constructor (else call
             :meth:`load_data`).
         max_multiprocessing_chunksize (int): Accepted for FARM compatibility; tokenization is
@@ -171,7 +176,7 @@ class DataSilo:
     def _finish(self) -> None:
         for split in SPLITS:
             dataset = self.data[split]
-            self.counts[split] = len(dataset) if dataset is not None else 0
+            self.counts[split] = len(dataset) if dataset is not None else self.counts.get(split, 0)
             self.loaders[split] = self._make_loader(split, dataset) if dataset else None
         logger.info("Samples per split: %s", self.counts)
         get_tracker().log_params({
@@ -186,24 +191,20 @@ class DataSilo:
 
     def _make_loader(self, split: str, dataset: FeatureDataset) -> DataLoader:
         collate = Collator(dataset.pad_values)
+        # A loader of its own generator: starting an epoch must not draw from the global
+        # random state, or a resumed run would see other dropout masks than the original.
+        generator = torch.Generator().manual_seed(self.seed)
         if split != "train":
             return DataLoader(
                 dataset, batch_size=self.eval_batch_size, sampler=SequentialSampler(dataset),
-                collate_fn=collate,
+                collate_fn=collate, generator=generator,
             )
-        if self.distributed:
-            return DataLoader(
-                dataset, batch_size=self.batch_size, collate_fn=collate,
-                sampler=DistributedSampler(dataset, seed=self.seed),
-            )
-        if self.group_by_length:
-            batches = LengthGroupedBatchSampler(dataset.lengths, self.batch_size, seed=self.seed)
-            return DataLoader(dataset, batch_sampler=batches, collate_fn=collate)
-        generator = torch.Generator().manual_seed(self.seed)
-        return DataLoader(
-            dataset, batch_size=self.batch_size, collate_fn=collate,
-            sampler=RandomSampler(dataset, generator=generator),
+        replicas, rank = (world_size(), global_rank()) if self.distributed else (1, 0)
+        batches = TrainBatchSampler(
+            dataset.lengths, self.batch_size, seed=self.seed,
+            group_by_length=self.group_by_length, num_replicas=replicas, rank=rank,
         )
+        return DataLoader(dataset, batch_sampler=batches, collate_fn=collate, generator=generator)
 
     def get_data_loader(self, dataset_name: str) -> DataLoader | None:
         """The loader of ``"train"``, ``"dev"`` or ``"test"`` (None if that split is absent)."""
@@ -222,6 +223,9 @@ class DataSilo:
             task_name (str): Task whose labels are counted.
             source (str): ``"train"``, ``"dev"``, ``"test"`` or ``"all"``.
 
+        For a multilabel task the weights are ``pos_weight`` of its loss: negatives /
+        positives per label. Inputs whose label is masked (multitask) are not counted.
+
         Returns:
             list[float]: One weight per entry of the task's ``label_list``.
         """
@@ -233,9 +237,14 @@ class DataSilo:
         datasets = [d for s in splits if (d := self.data[s]) is not None and len(d)]
         if not datasets:
             raise FarmError(f"No {source} data to count the labels of task '{task_name}' in.")
+        if task.get("task_type") == MULTILABEL:
+            return positive_weights(np.stack(
+                [row for d in datasets for row in d.features[task["label_tensor_name"]]]
+            ))
         labels = np.concatenate([
             np.concatenate(d.features[task["label_tensor_name"]]) for d in datasets
         ])
+        labels = labels[labels != LABEL_PAD_VALUE]
         n_classes = len(task["label_list"])
         counts = np.bincount(labels, minlength=n_classes).astype(np.float64)
         weights = np.where(counts > 0, len(labels) / (n_classes * np.maximum(counts, 1)), 0.0)

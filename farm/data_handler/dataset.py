@@ -1,12 +1,12 @@
-"""Unpadded feature storage, padding per batch, and length-grouped batching."""
+"""Unpadded feature storage and padding per batch."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset
 
 # Per-token label arrays are padded with the value that cross-entropy ignores.
 LABEL_PAD_VALUE = -100
@@ -58,7 +58,7 @@ class FeatureDataset(Dataset):
         """Number of tokens of each sample (length of its ``input_ids``)."""
         return np.fromiter((len(x) for x in self.features["input_ids"]), dtype=np.int64)
 
-    def subset(self, indices: Sequence[int]) -> FeatureDataset:
+    def subset(self, indices: Sequence[int] | np.ndarray) -> FeatureDataset:
         """A new dataset with the samples at ``indices``."""
         picked = {name: [values[i] for i in indices] for name, values in self.features.items()}
         return FeatureDataset(picked, self.pad_values)
@@ -135,57 +135,3 @@ class Collator:
                 out[row, : len(array)] = array
             batch[name] = torch.from_numpy(out)
         return batch
-
-
-class LengthGroupedBatchSampler(Sampler[list[int]]):
-    """Training batches of samples with similar length, in random order.
-
-    Samples are shuffled, cut into groups of ``batch_size * group_batches``, sorted by length
-    inside each group and cut into batches; the batches are then shuffled. Batches hold little
-    padding while order stays random; the same seed and epoch give the same batches.
-
-    Args:
-        lengths (Sequence[int] | np.ndarray): Token count of each sample.
-        batch_size (int): Samples per batch.
-        seed (int): Seed of the shuffling; combined with the epoch (see :meth:`set_epoch`).
-        group_batches (int): How many batches one length-sorted group spans.
-        drop_last (bool): Drop a last, smaller batch.
-    """
-
-    def __init__(
-        self,
-        lengths: Sequence[int] | np.ndarray,
-        batch_size: int,
-        seed: int = 42,
-        group_batches: int = 50,
-        drop_last: bool = False,
-    ):
-        self.lengths = np.asarray(lengths)
-        self.batch_size = batch_size
-        self.seed = seed
-        self.group_batches = group_batches
-        self.drop_last = drop_last
-        self.epoch = 0
-
-    def set_epoch(self, epoch: int) -> None:
-        """Use the shuffling of ``epoch`` (each epoch gets different batches)."""
-        self.epoch = epoch
-
-    def __iter__(self) -> Iterator[list[int]]:
-        rng = np.random.default_rng([self.seed, self.epoch])
-        order = rng.permutation(len(self.lengths))
-        group = self.batch_size * self.group_batches
-        batches: list[list[int]] = []
-        for begin in range(0, len(order), group):
-            chunk = order[begin : begin + group]
-            chunk = chunk[np.argsort(-self.lengths[chunk], kind="stable")]
-            for i in range(0, len(chunk), self.batch_size):
-                batches.append(chunk[i : i + self.batch_size].tolist())
-        if self.drop_last and batches and len(batches[-1]) < self.batch_size:
-            batches.pop()
-        for i in rng.permutation(len(batches)):
-            yield batches[i]
-
-    def __len__(self) -> int:
-        full, rest = divmod(len(self.lengths), self.batch_size)
-        return full + (1 if rest and not self.drop_last else 0)

@@ -112,3 +112,35 @@ def report_truncation(n_truncated: int, n_total: int, max_seq_len: int) -> None:
             "raise max_seq_len to keep their ends.",
             n_truncated, n_total, max_seq_len,
         )
+
+
+def encode_untruncated(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str]) -> list[Encoding]:
+    """Tokenize texts in batches without truncation, for tasks that split long texts into
+    windows themselves (NER).
+
+    Args:
+        tokenizer (PreTrainedTokenizerBase): A fast tokenizer.
+        texts (Sequence[str]): The texts.
+
+    Returns:
+        list[Encoding]: One encoding per text, special tokens included.
+    """
+    encodings: list[Encoding] = []
+    for begin in range(0, len(texts), _CHUNK):
+        batch = tokenizer(
+            list(texts[begin : begin + _CHUNK]),
+            truncation=False,
+            verbose=False,  # no "longer than the model's maximum" warning: callers window
+            return_attention_mask=False,
+            return_token_type_ids=False,
+        )
+        encodings += batch.encodings
+    return encodings
+
+
+def special_token_layout(tokenizer: PreTrainedTokenizerBase) -> tuple[int, int]:
+    """How many special tokens the tokenizer puts before and after a single text."""
+    mask = tokenizer("x", verbose=False).encodings[0].special_tokens_mask
+    n_before = next((i for i, special in enumerate(mask) if not special), len(mask))
+    n_after = next((i for i, special in enumerate(reversed(mask)) if not special), 0)
+    return n_before, n_after

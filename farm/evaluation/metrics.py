@@ -10,9 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sklearn.metrics import accuracy_score, classification_report, f1_score, matthews_corrcoef
+import numpy as np
+from scipy.stats import pearsonr, spearmanr
+from sklearn.metrics import (
+    accuracy_score,
+    classification_report,
+    f1_score,
+    matthews_corrcoef,
+    mean_squared_error,
+    r2_score,
+)
 
 from farm.errors import check_choice
+from farm.evaluation.seq_metrics import seq_f1, seq_report_text
 
 MetricFn = Callable[[Sequence[Any], Sequence[Any]], "dict[str, float] | float"]
 
@@ -39,11 +49,44 @@ def mcc(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     return {"mcc": float(matthews_corrcoef(labels, preds))}
 
 
+def f1_micro(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """F1 over all decisions pooled (for multilabel: over every label of every text)."""
+    return {"f1_micro": float(f1_score(labels, preds, average="micro", zero_division=0))}
+
+
+def mse(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """Mean squared error."""
+    return {"mse": float(mean_squared_error(labels, preds))}
+
+
+def r2(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """Coefficient of determination."""
+    return {"r2": float(r2_score(labels, preds))}
+
+
+def pear_spear(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
+    """Pearson and Spearman correlation, and their mean (``corr``), as in GLUE's STS-B.
+
+    A constant prediction has no defined correlation: NaN.
+    """
+    if len(set(preds)) < 2 or len(set(labels)) < 2:
+        pearson = spearman = float("nan")
+    else:
+        pearson = float(pearsonr(preds, labels)[0])
+        spearman = float(spearmanr(preds, labels)[0])
+    return {"pearson": pearson, "spearman": spearman, "corr": (pearson + spearman) / 2}
+
+
 _REGISTRY: dict[str, MetricFn] = {
     "acc": simple_accuracy,
     "f1_macro": f1_macro,
+    "f1_micro": f1_micro,
     "acc_f1": acc_and_f1,
     "mcc": mcc,
+    "mse": mse,
+    "r2": r2,
+    "pear_spear": pear_spear,
+    "seq_f1": seq_f1,
 }
 
 
@@ -106,3 +149,43 @@ def classification_report_text(
     """Per-class precision, recall, F1 and support (scikit-learn's report)."""
     names = list(label_list) if label_list else sorted(set(labels) | set(preds))
     return str(classification_report(labels, preds, labels=names, digits=4, zero_division=0))
+
+
+def multilabel_report_text(
+    preds: Sequence[Any], labels: Sequence[Any], label_list: Sequence[str] | None
+) -> str:
+    """Per-label precision, recall, F1 and support of multi-hot predictions, plus micro,
+    macro, weighted and samples averages (scikit-learn's report)."""
+    names = list(label_list) if label_list else None
+    return str(classification_report(np.asarray(labels), np.asarray(preds), target_names=names,
+                                     digits=4, zero_division=0))
+
+
+def regression_report_text(
+    preds: Sequence[Any], labels: Sequence[Any], label_list: Sequence[str] | None = None
+) -> str:
+    """A short summary: how many, and mean and spread of predictions and labels (a
+    prediction spread far below the labels' means the model hardly uses its input)."""
+    p, t = np.asarray(preds, dtype=float), np.asarray(labels, dtype=float)
+    return (
+        f"n={len(t)}  labels: mean {t.mean():.4f} std {t.std():.4f}  "
+        f"predictions: mean {p.mean():.4f} std {p.std():.4f}  "
+        f"mean absolute error {np.abs(p - t).mean():.4f}"
+    ) if len(t) else "n=0"
+
+
+ReportFn = Callable[[Sequence[Any], Sequence[Any], "Sequence[str] | None"], str]
+
+# The evaluation report of each processor task type.
+_REPORTS: dict[str, ReportFn] = {
+    "classification": classification_report_text,
+    "multilabel_classification": multilabel_report_text,
+    "regression": regression_report_text,
+    "ner": seq_report_text,
+}
+
+
+def report_for(task_type: str | None) -> ReportFn | None:
+    """The report function of a processor task type (``None``: classification); None if
+    the task type has no report."""
+    return _REPORTS.get(task_type or "classification")

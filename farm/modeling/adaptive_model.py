@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -13,22 +13,20 @@ from torch import Tensor, nn
 
 from farm import __version__
 from farm.errors import FarmError
+from farm.modeling.head_checks import OUTPUT_TYPES, check_output_types, check_task_type
 from farm.modeling.language_model import LanguageModel
+from farm.modeling.loss_aggregation import LossAggregation, WeightedSum, sum_losses
 from farm.modeling.prediction_heads import PredictionHead
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
 MODEL_META = "farm_model.json"
-OUTPUT_TYPES = ("per_sequence", "per_token")
 
-LossAggregation = Callable[..., Tensor]
-
-
-def sum_losses(loss_per_head: list[Tensor], global_step: int | None = None, batch: Any = None
-               ) -> Tensor:
-    """Default loss aggregation: the per-sample losses of all heads, summed: ``(batch,)``."""
-    return torch.stack(loss_per_head).sum(dim=0)
+__all__ = [
+    "FORMAT_VERSION", "MODEL_META", "OUTPUT_TYPES", "AdaptiveModel", "LossAggregation",
+    "WeightedSum", "sum_losses",
+]
 
 
 class AdaptiveModel(nn.Module):
@@ -42,8 +40,13 @@ class AdaptiveModel(nn.Module):
             head (one string applies to all). Checked against what each head declares;
             ``None`` takes the heads' declarations.
         device (str | torch.device): Where the model lives.
-        loss_aggregation_fn (LossAggregation | None): Combines the heads' per-sample losses,
-            called as ``fn(loss_per_head, global_step=..., batch=...)``; default: their sum.
+        loss_aggregation_fn (LossAggregation | None): Combines the heads' per-sample losses
+            ``(batch,)`` each into one ``(batch,)`` tensor, called as
+            ``fn(loss_per_head, global_step=..., batch=...)``; default: their sum weighted by
+            ``loss_weights``. A function is not saved with the model: pass it again after
+            loading if you train on.
+        loss_weights (Sequence[float] | None): Weight of each head's loss in the default
+            aggregation (default 1.0 each); saved with the model.
 
     Example:
         >>> model = AdaptiveModel(
@@ -60,6 +63,7 @@ class AdaptiveModel(nn.Module):
         lm_output_types: str | Sequence[str] | None = None,
         device: str | torch.device = "cpu",
         loss_aggregation_fn: LossAggregation | None = None,
+        loss_weights: Sequence[float] | None = None,
     ):
         super().__init__()
         if not prediction_heads:
@@ -68,8 +72,14 @@ class AdaptiveModel(nn.Module):
         self.prediction_heads = nn.ModuleList(prediction_heads)
         self.embeds_dropout_prob = embeds_dropout_prob
         self.dropout = nn.Dropout(embeds_dropout_prob)
-        self.lm_output_types = _check_output_types(lm_output_types, prediction_heads)
-        self.loss_aggregation_fn = loss_aggregation_fn or sum_losses
+        self.lm_output_types = check_output_types(lm_output_types, prediction_heads)
+        if loss_weights is not None and len(loss_weights) != len(prediction_heads):
+            raise ValueError(
+                f"{len(loss_weights)} loss_weights for {len(prediction_heads)} prediction "
+                "heads; give one weight per head."
+            )
+        self.loss_weights = [float(w) for w in loss_weights or [1.0] * len(prediction_heads)]
+        self.custom_loss_aggregation = loss_aggregation_fn
         for head in self.heads:
             head.resize_input(language_model.hidden_size)
         self.device = torch.device(device)
@@ -79,6 +89,67 @@ class AdaptiveModel(nn.Module):
     def heads(self) -> list[PredictionHead]:
         """The prediction heads, in order."""
         return cast(list[PredictionHead], list(self.prediction_heads))
+
+    @property
+    def loss_aggregation_fn(self) -> LossAggregation:
+        """The function that combines the heads' losses (default: :class:`WeightedSum`)."""
+        return self.custom_loss_aggregation or WeightedSum(self.loss_weights)
+
+    @loss_aggregation_fn.setter
+    def loss_aggregation_fn(self, fn: LossAggregation | None) -> None:
+        self.custom_loss_aggregation = fn
+
+    def head_index(self, task_name: str) -> int:
+        """Position of the head that learns ``task_name``."""
+        names = [head.task_name for head in self.heads]
+        if task_name not in names:
+            raise KeyError(f"No head learns task '{task_name}'; the heads learn {names}.")
+        return names.index(task_name)
+
+    def drop_head(self, task_name: str) -> PredictionHead:
+        """Remove the head of ``task_name`` (with its output type and loss weight); returns it.
+
+        Example:
+            >>> model.drop_head("fine")
+            >>> model.save("saved_models/coarse_only")
+        """
+        if len(self.heads) == 1:
+            raise ValueError(
+                f"Cannot drop '{task_name}': it is the model's only head. Add or swap in "
+                "another head first (replace_head)."
+            )
+        index = self.head_index(task_name)
+        head = self.heads[index]
+        del self.prediction_heads[index]
+        del self.lm_output_types[index]
+        del self.loss_weights[index]
+        return head
+
+    def add_head(self, head: PredictionHead, loss_weight: float = 1.0) -> None:
+        """Append a head (its first layer fitted to the language model); its output type is
+        the one it declares."""
+        if head.task_name in [h.task_name for h in self.heads]:
+            raise ValueError(
+                f"The model already has a head for task '{head.task_name}'; use "
+                "replace_head() or give the new head another task_name."
+            )
+        head.resize_input(self.language_model.hidden_size)
+        self.prediction_heads.append(head.to(self.device))
+        self.lm_output_types.append(head.ph_output_type)
+        self.loss_weights.append(float(loss_weight))
+
+    def replace_head(self, task_name: str, head: PredictionHead) -> PredictionHead:
+        """Put ``head`` in the place of the head of ``task_name``; returns the old head.
+
+        The new head may learn another task (its own ``task_name``); the language model
+        and the other heads keep their weights.
+        """
+        index = self.head_index(task_name)
+        old = self.heads[index]
+        head.resize_input(self.language_model.hidden_size)
+        self.prediction_heads[index] = head.to(self.device)
+        self.lm_output_types[index] = head.ph_output_type
+        return old
 
     def forward(
         self,
@@ -153,10 +224,13 @@ class AdaptiveModel(nn.Module):
             if head.task_name not in tasks:
                 raise FarmError(
                     f"Head {type(head).__name__} learns task '{head.task_name}', but the "
-                    f"processor has tasks {list(tasks)}. Give the head task_name= one of them, "
+                    f"processor has no such task: the model's heads learn "
+                    f"{[h.task_name for h in self.heads]}, the processor's tasks are "
+                    f"{list(tasks)}. Give the head task_name= one of the processor's tasks, "
                     "or add the task with processor.add_task()."
                 )
             task = tasks[head.task_name]
+            check_task_type(head, task)
             if require_labels and not task.get("label_list") and task.get("task_type") not in (
                 "regression", "embeddings"
             ):
@@ -177,6 +251,8 @@ class AdaptiveModel(nn.Module):
         save_dir = Path(save_dir)
         save_dir.mkdir(parents=True, exist_ok=True)
         self.language_model.save(save_dir / "language_model")
+        for stale in save_dir.glob("prediction_head_*"):  # heads of an earlier save
+            stale.unlink()
         for i, head in enumerate(self.heads):
             head.save(save_dir, head_num=i)
         meta = {
@@ -184,6 +260,7 @@ class AdaptiveModel(nn.Module):
             "farm_version": __version__,
             "embeds_dropout_prob": self.embeds_dropout_prob,
             "lm_output_types": list(self.lm_output_types),
+            "loss_weights": list(self.loss_weights),
             "language": self.language_model.language,
             "model_type": self.language_model.config.model_type,
             "tasks": [
@@ -230,31 +307,5 @@ class AdaptiveModel(nn.Module):
             embeds_dropout_prob=meta["embeds_dropout_prob"],
             lm_output_types=meta["lm_output_types"],
             device=device,
+            loss_weights=meta.get("loss_weights"),
         )
-
-
-def _check_output_types(
-    lm_output_types: str | Sequence[str] | None, heads: Sequence[PredictionHead]
-) -> list[str]:
-    """Check the user's output types against what the heads declare."""
-    declared = [head.ph_output_type for head in heads]
-    if lm_output_types is None:
-        return declared
-    given = [lm_output_types] * len(heads) if isinstance(lm_output_types, str) else list(
-        lm_output_types
-    )
-    if len(given) != len(heads):
-        raise ValueError(
-            f"lm_output_types has {len(given)} entries for {len(heads)} prediction heads; "
-            f"give one per head: {declared}."
-        )
-    for output_type, head, expected in zip(given, heads, declared, strict=True):
-        if output_type not in OUTPUT_TYPES:
-            raise ValueError(f"Unknown lm_output_type '{output_type}'; use one of {OUTPUT_TYPES}.")
-        if output_type != expected:
-            raise ValueError(
-                f"lm_output_types says '{output_type}' for {type(head).__name__} (task "
-                f"'{head.task_name}'), but that head works on '{expected}' vectors. Use "
-                f"lm_output_types={declared}."
-            )
-    return given

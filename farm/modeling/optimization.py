@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 from typing import Any
 
 import torch
@@ -60,7 +61,9 @@ def initialize_optimizer(
         learning_rate (float): Peak learning rate.
         optimizer_opts (dict[str, Any] | None): ``{"name": "AdamW"}`` (or any class of
             ``torch.optim``), ``"weight_decay"``, ``"no_decay"`` (extra name fragments of
-            parameters without decay) and further arguments of the optimizer.
+            parameters without decay), ``"layer_lr_decay"`` (e.g. 0.9: layer-wise learning
+            rate decay, the heads get ``learning_rate``, each layer below that times 0.9 more,
+            the embeddings the least) and further arguments of the optimizer.
         schedule_opts (dict[str, Any] | None): ``{"name": "LinearWarmup"}`` (also
             ``"CosineWarmup"``, ``"CosineWarmupWithRestarts"``, ``"ConstantWarmup"``,
             ``"Constant"``, the transformers names, or a class of
@@ -81,7 +84,8 @@ def initialize_optimizer(
     n_steps = math.ceil(n_batches / grad_acc_steps) * n_epochs
     schedule = _make_schedule(optimizer, dict(schedule_opts or {}), n_steps)
     if distributed:
-        ids = [local_rank] if local_rank >= 0 else None
+        on_gpu = torch.device(device).type == "cuda"
+        ids = [local_rank] if on_gpu and local_rank >= 0 else None
         model = nn.parallel.DistributedDataParallel(
             model, device_ids=ids, output_device=ids[0] if ids else None,
             find_unused_parameters=True,
@@ -108,21 +112,44 @@ def _make_optimizer(model: nn.Module, learning_rate: float, opts: dict[str, Any]
         check_choice(name, choices, "optimizer")
     weight_decay = opts.pop("weight_decay", 0.01)
     no_decay = tuple(opts.pop("no_decay", ()))
-    decay: list[nn.Parameter] = []
-    plain: list[nn.Parameter] = []
+    layer_decay = opts.pop("layer_lr_decay", None)
+    n_layers = _n_layers(model)
+    groups: dict[tuple[int, bool], dict[str, Any]] = {}
     for param_name, param in model.named_parameters():
         if not param.requires_grad:
             continue
-        skip = param.ndim < 2 or any(fragment in param_name for fragment in no_decay)
-        (plain if skip else decay).append(param)
-    groups = [
-        {"params": decay, "weight_decay": weight_decay},
-        {"params": plain, "weight_decay": 0.0},
-    ]
+        decays = param.ndim >= 2 and not any(fragment in param_name for fragment in no_decay)
+        depth = _depth(param_name, n_layers) if layer_decay else 0
+        group = groups.setdefault((depth, decays), {
+            "params": [],
+            "weight_decay": weight_decay if decays else 0.0,
+            "lr": learning_rate * (layer_decay ** (n_layers + 1 - depth) if layer_decay else 1),
+        })
+        group["params"].append(param)
     assert optimizer_cls is not None
-    optimizer = optimizer_cls(groups, lr=learning_rate, **opts)
+    optimizer = optimizer_cls(list(groups.values()), lr=learning_rate, **opts)
     logger.info("Optimizer %s, lr %g, weight decay %g", name, learning_rate, weight_decay)
     return optimizer
+
+
+_LAYER_INDEX = re.compile(r"\.layers?\.(\d+)\.")
+
+
+def _n_layers(model: nn.Module) -> int:
+    """Number of transformer layers of the model's language model (0 if unknown)."""
+    config = getattr(getattr(model, "language_model", None), "config", None)
+    return int(getattr(config, "num_hidden_layers", 0) or 0)
+
+
+def _depth(param_name: str, n_layers: int) -> int:
+    """Depth of a parameter for layer-wise learning-rate decay: 0 for the embeddings,
+    ``i + 1`` for transformer layer ``i``, ``n_layers + 1`` for everything above (pooler,
+    prediction heads)."""
+    if not param_name.startswith("language_model."):
+        return n_layers + 1
+    if match := _LAYER_INDEX.search(param_name):
+        return min(int(match.group(1)) + 1, n_layers + 1)
+    return 0 if "embeddings" in param_name else n_layers + 1
 
 
 def _make_schedule(

@@ -2,8 +2,18 @@
 
 from farm.modeling.prediction_heads import (
     FeedForwardBlock,
+    MultiLabelTextClassificationHead,
     PredictionHead,
+    RegressionHead,
     TextClassificationHead,
+    TokenClassificationHead,
 )
 
-__all__ = ["FeedForwardBlock", "PredictionHead", "TextClassificationHead"]
+__all__ = [
+    "FeedForwardBlock",
+    "MultiLabelTextClassificationHead",
+    "PredictionHead",
+    "RegressionHead",
+    "TextClassificationHead",
+    "TokenClassificationHead",
+]

@@ -11,6 +11,9 @@ class Tracker:
     Subclasses override what they support. ``init_experiment`` makes the tracker active.
     """
 
+    #: Whether the trainer should prepare artifacts (plots, model files) for this tracker.
+    wants_artifacts = False
+
     def init_experiment(
         self, experiment_name: str, run_name: str | None = None, nested: bool = False
     ) -> Tracker:
@@ -33,8 +36,8 @@ class Tracker:
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         """Record metric values at a training step."""
 
-    def log_artifacts(self, dir_path: str) -> None:
-        """Record the files of a directory with the run."""
+    def log_artifacts(self, dir_path: str, artifact_path: str | None = None) -> None:
+        """Record the files of a directory with the run (under ``artifact_path``)."""
 
     def end_run(self) -> None:
         """Finish the current run."""

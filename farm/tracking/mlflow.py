@@ -1,9 +1,22 @@
-"""MLflow tracking that never stops a training run."""
+"""MLflow tracking that never stops, slows or crashes a training run.
+
+Every call is put on a queue that a background thread sends to MLflow. If the tracking
+server goes away, the thread warns once, keeps the queued records and retries; when the
+server is back, logging resumes where it stopped. Training never waits for the server.
+"""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import queue
+import shutil
 import socket
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -15,15 +28,17 @@ _MAX_PARAM_CHARS = 6000  # MLflow rejects longer parameter values
 
 
 class MLFlowLogger(Tracker):
-    """Log parameters and metrics of a run to MLflow.
+    """Log parameters, metrics and artifacts of a run to MLflow.
 
     Any tracking URI MLflow accepts works: a local ``sqlite:///path/mlflow.db`` or
-    ``file:/path/mlruns`` store needs no server. If the server cannot be reached, or MLflow
-    fails later, a warning is logged once and training goes on without tracking.
+    ``file:/path/mlruns`` store needs no server.
 
     Args:
         tracking_uri (str): Where MLflow stores the runs.
         disable_logging (bool): Keep the logger but log nothing (e.g. on non-zero ranks).
+        retry_interval (float): Seconds between attempts while the server is unreachable.
+        max_queued (int): Records kept while the server is unreachable; beyond that the
+            oldest are dropped (and counted in a warning).
 
     Example:
         >>> from farm.utils import MLFlowLogger
@@ -31,10 +46,25 @@ class MLFlowLogger(Tracker):
         >>> ml_logger.init_experiment(experiment_name="Public_FARM", run_name="nsmc")
     """
 
-    def __init__(self, tracking_uri: str, disable_logging: bool = False):
+    wants_artifacts = True
+
+    def __init__(
+        self,
+        tracking_uri: str,
+        disable_logging: bool = False,
+        retry_interval: float = 30.0,
+        max_queued: int = 100_000,
+    ):
         self.tracking_uri = tracking_uri
         self.disabled = disable_logging
+        self.retry_interval = retry_interval
         self.run_id: str | None = None
+        self._queue: queue.Queue[Callable[[Any], None] | None] = queue.Queue(max_queued)
+        self._client: Any = None
+        self._worker: threading.Thread | None = None
+        self._outage_since: float | None = None
+        self._dropped = 0
+        self._wake = threading.Event()
 
     def init_experiment(
         self, experiment_name: str, run_name: str | None = None, nested: bool = False
@@ -42,47 +72,150 @@ class MLFlowLogger(Tracker):
         super().init_experiment(experiment_name, run_name, nested)
         if self.disabled:
             return self
-        if not _server_reachable(self.tracking_uri):
-            self._give_up(f"the tracking server {self.tracking_uri} cannot be reached")
-            return self
-        try:
-            import mlflow
+        from mlflow.tracking import MlflowClient
 
-            mlflow.set_tracking_uri(self.tracking_uri)
-            mlflow.set_experiment(experiment_name)
-            run = mlflow.start_run(run_name=run_name, nested=nested)
-            self.run_id = run.info.run_id
-        except Exception as error:  # tracking must never stop training
-            self._give_up(f"starting the MLflow run failed ({error!r})")
+        self._client = MlflowClient(self.tracking_uri)
+        parent = self.run_id if nested else None
+
+        def start(client: Any) -> None:
+            experiment = client.get_experiment_by_name(experiment_name)
+            experiment_id = (experiment.experiment_id if experiment
+                             else client.create_experiment(experiment_name))
+            tags = {"mlflow.parentRunId": parent} if parent else None
+            self.run_id = client.create_run(experiment_id, run_name=run_name,
+                                            tags=tags).info.run_id
+
+        if _server_reachable(self.tracking_uri):
+            try:
+                start(self._client)
+            except Exception as error:  # the run is started later by the sender thread
+                self._warn_outage(error)
+                self._enqueue(start)
+        else:
+            self._warn_outage(ConnectionError(f"{self.tracking_uri} does not answer"))
+            self._enqueue(start)
+        self._start_worker()
         return self
 
+    def resume_run(self, run_id: str) -> None:
+        """Continue logging into an earlier run (a training run resumed from a checkpoint)."""
+        if self.disabled or self._client is None:
+            return
+        previous = self.run_id
+
+        def resume(client: Any) -> None:
+            if previous and previous != run_id:
+                client.set_terminated(previous, status="KILLED")
+            client.update_run(run_id, status="RUNNING")
+            self.run_id = run_id
+
+        self._enqueue(resume)
+        logger.info("MLflow: continuing run %s", run_id)
+
     def log_params(self, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
         flat = {k: v[:_MAX_PARAM_CHARS] for k, v in flatten_params(params).items()}
-        self._call("log_params", flat)
+        records = [Param(k, v) for k, v in flat.items()]
+        self._enqueue(lambda client: client.log_batch(self._run(), params=records))
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
-        self._call("log_metrics", {k: float(v) for k, v in metrics.items()}, step=step)
+        from mlflow.entities import Metric
 
-    def log_artifacts(self, dir_path: str) -> None:
-        self._call("log_artifacts", dir_path)
+        now = int(time.time() * 1000)
+        records = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
+        self._enqueue(lambda client: client.log_batch(self._run(), metrics=records))
 
-    def end_run(self) -> None:
-        self._call("end_run")
-        self.run_id = None
-
-    def _call(self, method: str, *args: Any, **kwargs: Any) -> None:
-        if self.disabled or self.run_id is None:
+    def log_artifacts(self, dir_path: str, artifact_path: str | None = None) -> None:
+        """Send the files of ``dir_path`` (copied now, so the folder may change later)."""
+        if self.disabled or self._client is None:
             return
-        try:
-            import mlflow
+        staged = Path(tempfile.mkdtemp(prefix="farm-mlflow-"))
+        shutil.copytree(dir_path, staged, dirs_exist_ok=True)
 
-            getattr(mlflow, method)(*args, **kwargs)
-        except Exception as error:  # tracking must never stop training
-            self._give_up(f"mlflow.{method} failed ({error!r})")
+        def send(client: Any) -> None:
+            client.log_artifacts(self._run(), str(staged), artifact_path)
+            shutil.rmtree(staged, ignore_errors=True)
 
-    def _give_up(self, reason: str) -> None:
-        logger.warning("MLflow tracking is switched off for this run: %s.", reason)
-        self.disabled = True
+        self._enqueue(send)
+
+    def end_run(self, timeout: float = 30.0) -> None:
+        """Finish the run, waiting up to ``timeout`` seconds for queued records."""
+        if self.disabled or self._client is None:
+            return
+        self._enqueue(lambda client: client.set_terminated(self._run()))
+        self.flush(timeout)
+
+    def flush(self, timeout: float = 30.0) -> bool:
+        """Wait until everything queued was sent; False (with a warning) on timeout."""
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        while self._queue.unfinished_tasks and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if self._queue.unfinished_tasks:
+            logger.warning("MLflow: %d records not sent yet (server unreachable).",
+                           self._queue.unfinished_tasks)
+            return False
+        return True
+
+    def _run(self) -> str:
+        if self.run_id is None:
+            raise RuntimeError("the MLflow run has not been started")
+        return self.run_id
+
+    def _enqueue(self, operation: Callable[[Any], None]) -> None:
+        if self.disabled or self._client is None:
+            return
+        while True:
+            try:
+                self._queue.put_nowait(operation)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                    self._queue.task_done()
+                    self._dropped += 1
+                except queue.Empty:
+                    pass
+                if self._dropped in (1, 1000) or self._dropped % 10_000 == 0:
+                    logger.warning("MLflow: queue full, %d oldest records dropped.",
+                                   self._dropped)
+
+    def _start_worker(self) -> None:
+        if self._worker is None or not self._worker.is_alive():
+            self._worker = threading.Thread(target=self._send_forever, daemon=True,
+                                            name="farm-mlflow")
+            self._worker.start()
+            atexit.register(self.flush, 5.0)
+
+    def _send_forever(self) -> None:
+        while True:
+            operation = self._queue.get()
+            if operation is None:
+                self._queue.task_done()
+                return
+            while True:
+                try:
+                    operation(self._client)
+                    break
+                except Exception as error:  # the server is away: keep the record, retry
+                    self._warn_outage(error)
+                    self._wake.wait(self.retry_interval)
+                    self._wake.clear()
+            if self._outage_since is not None:
+                logger.warning("MLflow: the tracking server is back; logging resumed after "
+                               "%.0f s.", time.monotonic() - self._outage_since)
+                self._outage_since = None
+            self._queue.task_done()
+
+    def _warn_outage(self, error: Exception) -> None:
+        if self._outage_since is None:
+            self._outage_since = time.monotonic()
+            logger.warning(
+                "MLflow: cannot log to %s (%r). Training goes on; records are kept and sent "
+                "when the server answers again (retry every %.0f s).",
+                self.tracking_uri, error, self.retry_interval,
+            )
 
 
 def _server_reachable(tracking_uri: str, timeout: float = 3.0) -> bool:

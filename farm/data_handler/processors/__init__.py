@@ -1,7 +1,23 @@
 """One processor per file: each turns one data format into named features."""
 
 from farm.data_handler.processors.base import Processor
+from farm.data_handler.processors.delimited import DelimitedProcessor
 from farm.data_handler.processors.inference import InferenceProcessor
+from farm.data_handler.processors.ner import NERProcessor
+from farm.data_handler.processors.regression import RegressionProcessor
 from farm.data_handler.processors.text_classification import TextClassificationProcessor
+from farm.data_handler.processors.text_pair_classification import (
+    TextPairClassificationProcessor,
+)
+from farm.data_handler.processors.text_pair_regression import TextPairRegressionProcessor
 
-__all__ = ["InferenceProcessor", "Processor", "TextClassificationProcessor"]
+__all__ = [
+    "DelimitedProcessor",
+    "InferenceProcessor",
+    "NERProcessor",
+    "Processor",
+    "RegressionProcessor",
+    "TextClassificationProcessor",
+    "TextPairClassificationProcessor",
+    "TextPairRegressionProcessor",
+]

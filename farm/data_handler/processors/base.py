@@ -87,6 +87,8 @@ class Processor:
         label_name: str | None = None,
         task_type: str | None = None,
         text_column_name: str | int | None = None,
+        scaler_mean: float | None = None,
+        scaler_scale: float | None = None,
     ) -> None:
         """Add a task (one prediction head's labels and metric).
 
@@ -97,8 +99,12 @@ class Processor:
             label_list (list[str] | None): The labels; ``None`` reads them from the train file.
             label_column_name (str | int | None): Column holding the labels in data files.
             label_name (str | None): Key of the label in the dicts; ``"<name>_label"``.
-            task_type (str | None): ``"classification"``, ``"regression"``, ``"ner"``, ...
+            task_type (str | None): ``"classification"`` (also ``None``),
+                ``"multilabel_classification"``, ``"regression"``, ``"ner"``, ...
             text_column_name (str | int | None): Column holding the text in data files.
+            scaler_mean (float | None): Regression only: mean of the training labels;
+                ``None`` fits it on the first labelled data set (the training set).
+            scaler_scale (float | None): Regression only: their standard deviation.
         """
         label_name = label_name or f"{name}_label"
         self.tasks[name] = {
@@ -111,6 +117,13 @@ class Processor:
             "task_type": task_type,
             "text_column_name": text_column_name,
         }
+        if task_type == "regression":
+            self.tasks[name].update(scaler_mean=scaler_mean, scaler_scale=scaler_scale)
+        elif scaler_mean is not None or scaler_scale is not None:
+            raise ValueError(
+                f"scaler_mean/scaler_scale are for regression tasks; task '{name}' has "
+                f"task_type {task_type!r}."
+            )
 
     def file_to_dicts(self, file: str | Path) -> list[dict[str, Any]]:
         """Read a data file into one dict per input (e.g. ``{"text": ..., "<task>_label":
@@ -174,7 +187,7 @@ class Processor:
     def generate_config(self) -> dict[str, Any]:
         """The constructor arguments of this processor (without the tokenizer), as JSON."""
         config: dict[str, Any] = {}
-        for name in inspect.signature(type(self).__init__).parameters:
+        for name in constructor_parameters(type(self)):
             if name in ("self", "tokenizer") or not hasattr(self, name):
                 continue
             value = getattr(self, name)
@@ -218,7 +231,7 @@ class Processor:
             )
         tasks = config.pop("tasks", {})
         processor_cls = Processor.subclasses[name]
-        accepted = inspect.signature(processor_cls.__init__).parameters
+        accepted = constructor_parameters(processor_cls)
         kwargs = {k: v for k, v in config.items() if k in accepted}
         processor = processor_cls(tokenizer=Tokenizer.load(load_dir), **kwargs)
         processor.tasks = tasks
@@ -241,3 +254,17 @@ class Processor:
         dataset = FeatureDataset({})
         return (dataset, [], set(), []) if return_baskets else (dataset, [], set())
 
+
+def constructor_parameters(cls: type) -> list[str]:
+    """Named parameters of ``cls.__init__``; where it passes ``**kwargs`` on to its parent
+    (``TextPairClassificationProcessor``), the parent's too."""
+    names: list[str] = []
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        params = inspect.signature(vars(klass)["__init__"]).parameters.values()
+        names += [p.name for p in params if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+                  and p.name not in names]
+        if not any(p.kind is p.VAR_KEYWORD for p in params):
+            break
+    return names

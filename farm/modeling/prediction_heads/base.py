@@ -34,6 +34,9 @@ class PredictionHead(nn.Module):
     subclasses: ClassVar[dict[str, type[PredictionHead]]] = {}
     ph_output_type: ClassVar[str] = "per_sequence"
     task_type: ClassVar[str] = ""
+    # The processor task types (``add_task(task_type=...)``) whose labels the head reads;
+    # empty: not checked.
+    processor_task_types: ClassVar[tuple[str, ...]] = ()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -62,6 +65,12 @@ class PredictionHead(nn.Module):
     def prepare_labels(self, **kwargs: Tensor) -> list[Any]:
         """The batch's true labels, in the format of :meth:`logits_to_preds`."""
         raise NotImplementedError
+
+    def merge_per_basket(self, preds: list[Any], labels: list[Any]) -> tuple[list[Any], list[Any]]:
+        """Join the predictions and labels that the evaluator collected per sample into one
+        entry per basket, before the metric sees them (e.g. the windows of a long sentence
+        for NER). By default each sample is its own entry."""
+        return preds, labels
 
     def formatted_preds(
         self, logits: Tensor, baskets: list[Any], **kwargs: Any
@@ -127,6 +136,15 @@ class PredictionHead(nn.Module):
         if weights.is_file():
             head.load_state_dict(load_file(str(weights)), strict=strict)
         return head
+
+
+def input_context(basket: Any) -> dict[str, Any]:
+    """The input of a basket as inference results show it: ``{"context": text}``, and for
+    a text pair also ``"context_b"``."""
+    context = {"context": basket.raw.get("text")}
+    if "text_b" in basket.raw:
+        context["context_b"] = basket.raw["text_b"]
+    return context
 
 
 class FeedForwardBlock(nn.Module):

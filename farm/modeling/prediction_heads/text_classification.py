@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from farm.modeling.prediction_heads.base import FeedForwardBlock, PredictionHead
+from farm.modeling.prediction_heads.base import FeedForwardBlock, PredictionHead, input_context
 
 logger = logging.getLogger(__name__)
 
@@ -38,6 +38,7 @@ class TextClassificationHead(PredictionHead):
 
     task_type = "text_classification"
     ph_output_type = "per_sequence"
+    processor_task_types = ("classification",)
 
     def __init__(
         self,
@@ -102,8 +103,12 @@ class TextClassificationHead(PredictionHead):
     def logits_to_preds(self, logits: Tensor, **kwargs: Any) -> list[str]:
         return [self._label(i) for i in logits.argmax(dim=-1).tolist()]
 
-    def prepare_labels(self, **kwargs: Tensor) -> list[str]:
-        return [self._label(i) for i in kwargs[self.label_tensor_name].view(-1).tolist()]
+    def prepare_labels(self, **kwargs: Tensor) -> list[str | None]:
+        """Label strings; ``None`` for a sample whose label is masked (multitask)."""
+        return [
+            None if i == self.loss_ignore_index else self._label(i)
+            for i in kwargs[self.label_tensor_name].view(-1).tolist()
+        ]
 
     def formatted_preds(
         self, logits: Tensor, baskets: list[Any], return_class_probs: bool = False,
@@ -116,7 +121,7 @@ class TextClassificationHead(PredictionHead):
             pred = {
                 "start": None,
                 "end": None,
-                "context": basket.raw.get("text"),
+                **input_context(basket),
                 "label": self._label(int(best[i])),
                 "probability": float(best_prob[i]),
             }

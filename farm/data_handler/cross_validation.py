@@ -1,0 +1,182 @@
+"""Cross-validation and repeated hold-out splits of a data silo's data."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from sklearn.model_selection import (
+    GroupKFold,
+    GroupShuffleSplit,
+    KFold,
+    ShuffleSplit,
+    StratifiedKFold,
+    StratifiedShuffleSplit,
+)
+
+from farm.data_handler.data_silo import DataSilo
+from farm.data_handler.dataset import FeatureDataset
+
+logger = logging.getLogger(__name__)
+
+
+class DataSiloForCrossVal(DataSilo):
+    """One fold of a cross-validation: a data silo with its own train, dev and test sets.
+
+    Build the folds with :meth:`make`; train one model per fold as with any data silo.
+
+    Example:
+        >>> folds = DataSiloForCrossVal.make(data_silo, n_splits=5)
+        >>> for fold in folds:
+        ...     trainer = Trainer(model=..., data_silo=fold, ...)
+    """
+
+    def __init__(self, origsilo: DataSilo, trainset: FeatureDataset,
+                 devset: FeatureDataset | None, testset: FeatureDataset | None):
+        super().__init__(origsilo.processor, origsilo.batch_size,
+                         eval_batch_size=origsilo.eval_batch_size,
+                         distributed=origsilo.distributed, automatic_loading=False,
+                         group_by_length=origsilo.group_by_length, seed=origsilo.seed)
+        self.data = {"train": trainset, "dev": devset, "test": testset}
+        self._finish()
+
+    @classmethod
+    def make(
+        cls,
+        datasilo: DataSilo,
+        sets: Sequence[str] = ("train", "dev", "test"),
+        n_splits: int = 5,
+        shuffle: bool = True,
+        random_state: int | None = None,
+        stratified: bool = True,
+        n_inner_splits: int | None = None,
+        stratification: bool | None = None,
+    ) -> list[DataSiloForCrossVal]:
+        """Split the union of ``sets`` into ``n_splits`` folds; each fold is the test set once.
+
+        Args:
+            datasilo (DataSilo): A loaded data silo.
+            sets (Sequence[str]): Which of its sets to pool.
+            n_splits (int): Number of folds.
+            shuffle (bool): Shuffle before splitting.
+            random_state (int | None): Seed of the shuffling (default: the silo's seed).
+            stratified (bool): Keep the label ratio of the first task in every fold
+                (classification).
+            n_inner_splits (int | None): The dev set of a fold is ``1 / n_inner_splits`` of its
+                training part; default: the processor's ``dev_split`` (no dev set if 0).
+            stratification (bool | None): Another name for ``stratified``.
+
+        Inputs of one group (a dataset's ``groups``, e.g. the passages of one QA document)
+        always stay in the same fold.
+
+        Returns:
+            list[DataSiloForCrossVal]: One silo per fold.
+        """
+        stratified = stratified if stratification is None else stratification
+        data, labels, groups = _pool(datasilo, sets, stratified)
+        seed = datasilo.seed if random_state is None else random_state
+        if groups is not None:
+            splitter: Any = GroupKFold(n_splits=n_splits)
+        elif labels is not None:
+            splitter = StratifiedKFold(n_splits, shuffle=shuffle,
+                                       random_state=seed if shuffle else None)
+        else:
+            splitter = KFold(n_splits, shuffle=shuffle, random_state=seed if shuffle else None)
+        dev_share = 1 / n_inner_splits if n_inner_splits else datasilo.processor.dev_split
+        folds = []
+        for train_idx, test_idx in splitter.split(np.zeros(len(data)), labels, groups):
+            train_idx, dev_idx = _split_dev(train_idx, labels, groups, dev_share, seed)
+            folds.append(cls(datasilo, data.subset(train_idx),
+                             data.subset(dev_idx) if len(dev_idx) else None,
+                             data.subset(test_idx)))
+        logger.info("Made %d folds of %d samples", len(folds), len(data))
+        return folds
+
+
+class DataSiloForHoldout(DataSiloForCrossVal):
+    """Repeated random hold-out splits (train / test), each with a dev set from its train part.
+
+    Example:
+        >>> splits = DataSiloForHoldout.make(data_silo, n_splits=3, train_split=0.8)
+    """
+
+    @classmethod
+    def make(  # type: ignore[override]
+        cls,
+        datasilo: DataSilo,
+        sets: Sequence[str] = ("train", "dev", "test"),
+        n_splits: int = 5,
+        train_split: float = 0.8,
+        random_state: int | None = None,
+        stratified: bool = True,
+        n_inner_splits: int | None = None,
+    ) -> list[DataSiloForCrossVal]:
+        """``n_splits`` random splits with ``train_split`` of the pooled data for training.
+
+        Arguments as for :meth:`DataSiloForCrossVal.make`.
+        """
+        data, labels, groups = _pool(datasilo, sets, stratified)
+        seed = datasilo.seed if random_state is None else random_state
+        test_size = 1 - train_split
+        if groups is not None:
+            splitter: Any = GroupShuffleSplit(n_splits, test_size=test_size, random_state=seed)
+        elif labels is not None:
+            splitter = StratifiedShuffleSplit(n_splits, test_size=test_size, random_state=seed)
+        else:
+            splitter = ShuffleSplit(n_splits, test_size=test_size, random_state=seed)
+        dev_share = 1 / n_inner_splits if n_inner_splits else datasilo.processor.dev_split
+        silos: list[DataSiloForCrossVal] = []
+        for train_idx, test_idx in splitter.split(np.zeros(len(data)), labels, groups):
+            train_idx, dev_idx = _split_dev(train_idx, labels, groups, dev_share, seed)
+            silos.append(cls(datasilo, data.subset(train_idx),
+                             data.subset(dev_idx) if len(dev_idx) else None,
+                             data.subset(test_idx)))
+        return silos
+
+
+def _pool(datasilo: DataSilo, sets: Sequence[str], stratified: bool
+          ) -> tuple[FeatureDataset, np.ndarray | None, np.ndarray | None]:
+    """The pooled samples, their labels for stratification, and their groups."""
+    chosen = [datasilo.data[s] for s in sets if datasilo.data.get(s) is not None]
+    if not chosen:
+        raise ValueError(f"The data silo has none of the sets {list(sets)} loaded.")
+    data = FeatureDataset.concat(chosen)  # type: ignore[arg-type]
+    group_parts = [getattr(d, "groups", None) for d in chosen]
+    groups = None
+    if all(g is not None for g in group_parts):
+        offset, shifted = 0, []
+        for part in group_parts:  # keep groups of different sets apart
+            shifted.append(np.asarray(part) + offset)
+            offset = int(shifted[-1].max()) + 1 if len(shifted[-1]) else offset
+        groups = np.concatenate(shifted)
+    labels = None
+    if stratified and groups is None:
+        task = next(iter(datasilo.processor.tasks.values()), None)
+        name = task["label_tensor_name"] if task else None
+        values = data.features.get(name) if name else None
+        if values is not None and all(len(v) == 1 for v in values):
+            labels = np.concatenate(values)
+            if labels.min() < 0:  # masked labels (multitask) cannot be stratified on
+                labels = None
+    return data, labels, groups
+
+
+def _split_dev(train_idx: np.ndarray, labels: np.ndarray | None, groups: np.ndarray | None,
+               share: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Carve a dev set of ``share`` out of a fold's training indices."""
+    if not share:
+        return train_idx, np.array([], dtype=int)
+    if groups is not None:
+        splitter: Any = GroupShuffleSplit(1, test_size=share, random_state=seed)
+    elif labels is not None and np.min(np.bincount(labels[train_idx])[
+            np.bincount(labels[train_idx]) > 0]) >= 2:
+        splitter = StratifiedShuffleSplit(1, test_size=share, random_state=seed)
+    else:
+        splitter = ShuffleSplit(1, test_size=share, random_state=seed)
+    sub_labels = labels[train_idx] if labels is not None else None
+    sub_groups = groups[train_idx] if groups is not None else None
+    inner_train, inner_dev = next(splitter.split(np.zeros(len(train_idx)), sub_labels,
+                                                 sub_groups))
+    return train_idx[inner_train], train_idx[inner_dev]

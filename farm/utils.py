@@ -10,11 +10,19 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from farm.tracking import MLFlowLogger, StdoutLogger, Tracker, get_tracker, set_tracker
+from farm.tracking import (
+    MLFlowLogger,
+    StdoutLogger,
+    TensorBoardLogger,
+    Tracker,
+    get_tracker,
+    set_tracker,
+)
 
 __all__ = [
     "MLFlowLogger",
     "StdoutLogger",
+    "TensorBoardLogger",
     "Tracker",
     "get_tracker",
     "initialize_device_settings",

@@ -99,6 +99,7 @@ def test_interrupted_and_resumed_run_equals_an_uninterrupted_one(
         assert steps == expected_steps
         assert same_weights(weights, expected_weights), f"weights differ after stop at {stop}"
         assert test_result[0]["loss"] == expected_test[0]["loss"]
+        assert resumed.record.history == reference.record.history  # the whole run's curves
 
 
 def test_resumed_run_does_not_replay_seen_batches(

@@ -123,6 +123,27 @@ def test_stdout_logger_logs_params_and_metrics(tiny_bert_dir: Path, tmp_path: Pa
     assert any("test_acc_text_classification=" in m for m in messages)
 
 
+def test_tensorboard_logger_writes_the_training_curves(tiny_bert_dir: Path,
+                                                       tmp_path: Path) -> None:
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from farm.utils import TensorBoardLogger
+
+    tracker = TensorBoardLogger(tmp_path / "runs")
+    tracker.init_experiment(experiment_name="farm tests", run_name="tiny/1")
+    trainer, _ = short_training(tiny_bert_dir, tmp_path / "data")
+    tracker.end_run()
+    assert tracker.run_dir == tmp_path / "runs" / "farm_tests" / "tiny_1"
+    events = EventAccumulator(str(tracker.run_dir))
+    events.Reload()
+    scalars = events.Tags()["scalars"]
+    losses = events.Scalars("train_loss")
+    assert [e.step for e in losses] == list(range(1, trainer.global_step + 1))
+    assert {"dev_acc_text_classification", "test_acc_text_classification"} <= set(scalars)
+    assert "parameters/text_summary" in events.Tags()["tensors"]
+
+
 class FlakyClient:
     """An MLflow client whose server is away for the first ``failures`` calls."""
 

@@ -142,3 +142,26 @@ def test_layer_wise_learning_rate_decay(tiny_bert_dir: Path) -> None:
     assert lr_of[id(bias)] == pytest.approx(1e-3 * 0.5 ** n_layers)
     decay_of = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
     assert decay_of[id(bias)] == 0.0 and decay_of[id(embeddings)] == 0.01
+
+
+def test_bf16_autocast_on_the_cpu_trains_in_bf16_with_fp32_weights(
+    tiny_bert_dir: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr("farm.training.amp.cpu_has_native_bf16", lambda: False)
+    silo = DataSilo(make_processor(tiny_bert_dir, data_dir, dev_split=0.0), batch_size=16)
+    model = make_model(tiny_bert_dir)
+    before = model_state(model)
+    with caplog.at_level("WARNING", logger="farm.training.amp"):
+        trainer = make_trainer(model, silo, epochs=1, use_amp="bf16", evaluator_test=False)
+    assert trainer.amp_dtype == torch.bfloat16
+    assert "slower than fp32" in caplog.text
+    output_dtypes: list[torch.dtype] = []
+    first_linear = next(m for m in model.modules() if isinstance(m, torch.nn.Linear))
+    first_linear.register_forward_hook(lambda m, i, out: output_dtypes.append(out.dtype))
+    trainer.train()
+    assert output_dtypes and set(output_dtypes) == {torch.bfloat16}
+    after = model_state(trainer.model)
+    assert all(value.dtype == torch.float32 for value in after.values())
+    assert any(not torch.equal(after[k], v) for k, v in before.items())
+    assert all(torch.isfinite(v).all() for v in after.values())

@@ -371,6 +371,7 @@ class Trainer:
             "saved_best": self._saved_best,
             "scaler": self.scaler.state_dict() if self.scaler.is_enabled() else None,
             "tracking_run_id": getattr(get_tracker(), "run_id", None),
+            "history": self.record.history,  # so the curves' plot covers the whole run
         }
         save_checkpoint(self.checkpoint_root_dir, self.global_step, self._save_model,
                         self.core, self.optimizer, state, keep=self.checkpoints_to_keep)
@@ -392,6 +393,10 @@ class Trainer:
         self._saved_best = state["saved_best"]
         self._last_eval_step = self.global_step
         self._pending_rng = checkpoint
+        self.record.history = {
+            name: [(int(step), float(value)) for step, value in points]
+            for name, points in state.get("history", {}).items()
+        }
         run_id = state.get("tracking_run_id")
         tracker = get_tracker()
         if run_id and hasattr(tracker, "resume_run"):

@@ -13,6 +13,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 from farm.data_handler.cache import cache_key, load_datasets, save_datasets
 from farm.data_handler.dataset import LABEL_PAD_VALUE, Collator, FeatureDataset
 from farm.data_handler.labels import MULTILABEL, positive_weights
+from farm.data_handler.parallel import featurize
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samplers import TrainBatchSampler
 from farm.distributed import rank as global_rank
@@ -40,9 +41,12 @@ class DataSilo:
             ``batch_size * world_size`` samples.
         automatic_loading (bool): Load the data in the constructor (else call
             :meth:`load_data`).
-        max_multiprocessing_chunksize (int): Accepted for FARM compatibility; tokenization is
-            batched inside the fast tokenizer, which uses all cores itself.
-        max_processes (int): Accepted for FARM compatibility (see above).
+        max_multiprocessing_chunksize (int): Inputs per chunk featurized by a worker process.
+        max_processes (int): Most worker processes that featurize a split (never more than
+            the cores; 1 turns them off). Workers are used only for a split of at least
+            ``2 * MIN_INPUTS_PER_WORKER`` inputs (4,000) and a processor whose per-input work
+            is its own (``parallel_safe``; FARM's delimited and NER processors are), on
+            systems that can fork (Linux). Results equal those of one process.
         caching (bool): Reuse preprocessed data stored under ``cache_path``. The cache key
             covers the files' bytes, the processor's configuration and the tokenizer.
         cache_path (str | Path): Folder of the cache.
@@ -104,9 +108,10 @@ class DataSilo:
         for split in SPLITS:
             split_dicts = dicts[split]
             if split_dicts is not None:
-                self.data[split] = self.processor.dataset_from_dicts(
-                    split_dicts, log_sample=split == "train"
-                )[0]
+                self.data[split] = featurize(
+                    self.processor, split_dicts, self.max_processes,
+                    self.max_multiprocessing_chunksize, log_sample=split == "train",
+                )
         if key is not None:
             save_datasets(self.cache_path / key, self.data, {"tasks": self.processor.tasks})
         self._finish()

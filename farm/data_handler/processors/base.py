@@ -43,6 +43,11 @@ class Processor:
 
     subclasses: ClassVar[dict[str, type[Processor]]] = {}
 
+    #: Whether :meth:`dataset_from_dicts` may featurize chunks of a split in worker processes:
+    #: true when an input's features depend only on that input and its position (and on
+    #: state that :meth:`prepare` learns from the whole split first).
+    parallel_safe: ClassVar[bool] = False
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         Processor.subclasses[cls.__name__] = cls
@@ -144,6 +149,11 @@ class Processor:
             ``return_baskets`` is True.
         """
         raise NotImplementedError
+
+    def prepare(self, dicts: list[dict[str, Any]]) -> None:
+        """Learn from all inputs of a split what featurizing them needs, before the split is
+        cut into chunks for worker processes (e.g. a regression task's label scaler, which
+        must be fitted on the whole training set). Default: nothing."""
 
     def file_path(self, filename: str | Path) -> Path:
         """Where ``filename`` is: absolute paths as given; relative ones in ``data_dir`` first,

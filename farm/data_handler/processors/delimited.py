@@ -64,6 +64,8 @@ class DelimitedProcessor(Processor):
         skip_bad_rows (bool): Skip (and report) malformed rows instead of raising.
     """
 
+    parallel_safe = True
+
     def __init__(
         self,
         tokenizer: PreTrainedTokenizerBase,
@@ -292,6 +294,14 @@ class DelimitedProcessor(Processor):
         if return_baskets:
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
+
+    def prepare(self, dicts: list[dict[str, Any]]) -> None:
+        """Fit the scaler of each regression task that has none on these inputs' labels."""
+        for name, task in self.tasks.items():
+            unfitted = task.get("scaler_mean") is None or task.get("scaler_scale") is None
+            key = task["label_name"]
+            if task_type_of(task) == REGRESSION and unfitted and any(key in d for d in dicts):
+                label_arrays(name, task, [d.get(key) for d in dicts], self.label_separator)
 
     def _label_features(self, dicts: list[dict[str, Any]]) -> dict[str, list[np.ndarray]]:
         """``<task>_label_ids`` of every task whose labels at least one dict carries."""

@@ -69,6 +69,8 @@ class NERProcessor(Processor):
         ...     delimiter=" ")
     """
 
+    parallel_safe = True
+
     def __init__(
         self,
         tokenizer: PreTrainedTokenizerBase,

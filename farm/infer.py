@@ -13,6 +13,7 @@ from tqdm import tqdm
 
 from farm.data_handler.dataset import Collator
 from farm.data_handler.processors import InferenceProcessor, NERProcessor, Processor
+from farm.data_handler.samplers import length_sorted_batches
 from farm.errors import FarmError, check_choice
 from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 from farm.modeling.embeddings import EXTRACTION_STRATEGIES, EmbeddingModel
@@ -21,6 +22,10 @@ from farm.modeling.prediction_heads import TextClassificationHead, TokenClassifi
 from farm.modeling.tokenization import Tokenizer
 
 logger = logging.getLogger(__name__)
+
+# Padded tokens per model batch: on CPUs, throughput grows up to a few thousand tokens per
+# batch and then levels off (see benchmarks/README.md); memory grows with it.
+DEFAULT_MAX_TOKENS = 8192
 
 # Task types for which a plain Hugging Face folder gets an (untrained) head.
 _HF_TASK_TYPES = ("text_classification", "ner")
@@ -38,8 +43,13 @@ class Inferencer:
         model (AdaptiveModel): The model.
         processor (Processor): Turns input dicts into features.
         task_type (str | None): The task (informational for trained models).
-        batch_size (int): Inputs per batch and per result dict.
+        batch_size (int): Inputs per result dict.
         gpu (bool): Run on the GPU if one is available.
+        max_tokens_per_batch (int): The model runs on batches of inputs of similar length,
+            as many as fit in this many (padded) tokens, whatever ``batch_size`` is: large
+            batches of short texts, small batches of long ones.
+        torch_compile (bool): Compile the model with ``torch.compile`` (dynamic shapes); the
+            first batches are slow while it compiles.
         name (str | None): A name for the model (used by the REST API).
         return_class_probs (bool): Add every class's probability to classification results.
         disable_tqdm (bool): Hide the progress bar.
@@ -60,9 +70,16 @@ class Inferencer:
         name: str | None = None,
         return_class_probs: bool = False,
         disable_tqdm: bool = False,
+        max_tokens_per_batch: int = DEFAULT_MAX_TOKENS,
+        torch_compile: bool = False,
     ):
+        if max_tokens_per_batch < 1:
+            raise ValueError(f"max_tokens_per_batch must be positive; got {max_tokens_per_batch}.")
         self.device = torch.device("cuda" if gpu and torch.cuda.is_available() else "cpu")
         self.model = model.to(self.device).eval()
+        self.max_tokens_per_batch = max_tokens_per_batch
+        self._forward: Any = torch.compile(self.model, dynamic=True) if torch_compile else (
+            self.model)
         self.processor = processor
         self.task_type = task_type
         self.batch_size = batch_size
@@ -86,6 +103,8 @@ class Inferencer:
         num_processes: int | None = None,
         disable_tqdm: bool = False,
         strict: bool = True,
+        max_tokens_per_batch: int = DEFAULT_MAX_TOKENS,
+        torch_compile: bool = False,
     ) -> Inferencer:
         """Load a saved FARM model, or a Hugging Face model folder with a ``task_type``.
 
@@ -97,7 +116,7 @@ class Inferencer:
                 or ``"ner"`` (the head is created untrained, its labels from ``id2label``).
                 ``"embeddings"``: vectors of the language model (of a FARM model or a
                 Hugging Face folder), no head needed. Otherwise ignored for FARM models.
-            batch_size (int): Inputs per batch.
+            batch_size (int): Inputs per result dict (FARM's format).
             gpu (bool): Use the GPU if available.
             max_seq_len (int): Maximum tokens per input (capped at what the model supports).
             doc_stride (int): Stride of passages for tasks that split long inputs.
@@ -110,6 +129,8 @@ class Inferencer:
                 batched in the fast tokenizer, so no process pool is used.
             disable_tqdm (bool): Hide the progress bar.
             strict (bool): Require saved head weights to match exactly.
+            max_tokens_per_batch (int): Padded tokens per model batch (see the class).
+            torch_compile (bool): Compile the model with ``torch.compile``.
 
         Returns:
             Inferencer: Ready to predict.
@@ -134,7 +155,8 @@ class Inferencer:
         return cls(
             model=model, processor=processor, task_type=task_type, batch_size=batch_size,
             gpu=gpu, name=path.name, return_class_probs=return_class_probs,
-            disable_tqdm=disable_tqdm,
+            disable_tqdm=disable_tqdm, max_tokens_per_batch=max_tokens_per_batch,
+            torch_compile=torch_compile,
         )
 
     def inference_from_dicts(
@@ -186,17 +208,16 @@ class Inferencer:
         """Each head's logits per sample, computed in length-sorted batches (per-token
         logits cut to the sample's length)."""
         lengths = dataset.lengths
-        order = np.argsort(lengths, kind="stable")
         per_token = [t == "per_token" for t in self.model.lm_output_types]
         collate = Collator(dataset.pad_values)
         n_heads = len(self.model.heads)
         per_sample: list[list[Tensor | None]] = [[None] * len(dataset) for _ in range(n_heads)]
-        batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
+        batches = length_sorted_batches(lengths, self.max_tokens_per_batch)
         with torch.inference_mode():
             for indices in tqdm(batches, desc="Inferencing", disable=self.disable_tqdm):
                 batch = collate([dataset[i] for i in indices])
                 batch = {k: v.to(self.device) for k, v in batch.items()}
-                for head, head_logits in enumerate(self.model(**batch)):
+                for head, head_logits in enumerate(self._forward(**batch)):
                     head_logits = head_logits.float().cpu()
                     for row, i in enumerate(indices):
                         cut = lengths[i] if per_token[head] else None

@@ -22,7 +22,7 @@ from farm.data_handler.dataset import (
     FeatureDataset,
 )
 from farm.data_handler.processor import TextClassificationProcessor
-from farm.data_handler.samplers import TrainBatchSampler
+from farm.data_handler.samplers import TrainBatchSampler, length_sorted_batches
 from farm.errors import FarmError
 from farm.modeling.tokenization import Tokenizer
 from tests.tiny_models import CORPUS
@@ -420,6 +420,22 @@ def test_length_grouped_sampler_is_reproducible_and_changes_per_epoch():
 
 
 # ---- FeatureDataset and Collator -----------------------------------------------------------
+
+
+def test_length_sorted_batches_keep_to_the_token_budget():
+    """Inference batches: every index once, sorted by length, at most max_tokens padded."""
+    lengths = np.random.default_rng(0).integers(1, 60, size=500)
+    lengths[17] = 300  # longer than the budget: a batch of its own
+    batches = length_sorted_batches(lengths, max_tokens=256)
+    order = np.concatenate(batches)
+    assert sorted(order.tolist()) == list(range(500))
+    assert np.all(np.diff(lengths[order]) >= 0)
+    for batch in batches:
+        assert len(batch) == 1 or len(batch) * lengths[batch].max() <= 256
+    assert [17] in [b.tolist() for b in batches]
+    # Greedy: adding the next sample would have broken the budget.
+    for batch, following in zip(batches[:-1], batches[1:], strict=True):
+        assert (len(batch) + 1) * lengths[following[0]] > 256
 
 
 def test_feature_dataset_flat_round_trip(tmp_path):

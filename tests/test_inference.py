@@ -111,9 +111,10 @@ def test_trained_model_predicts_the_obvious_labels(saved_model_dir: Path) -> Non
     assert [p["label"] for p in predictions] == expected
 
 
-def test_batch_size_does_not_change_predictions(saved_model_dir: Path) -> None:
+def test_batch_sizes_do_not_change_predictions(saved_model_dir: Path) -> None:
     dicts = [{"text": t} for t in TEXTS]
     one = flatten(Inferencer.load(saved_model_dir, batch_size=1, return_class_probs=True,
+                                  max_tokens_per_batch=1,  # every input alone
                                   disable_tqdm=True).inference_from_dicts(dicts))
     seven = flatten(Inferencer.load(saved_model_dir, batch_size=7, return_class_probs=True,
                                     disable_tqdm=True).inference_from_dicts(dicts))
@@ -121,6 +122,19 @@ def test_batch_size_does_not_change_predictions(saved_model_dir: Path) -> None:
     assert [p["label"] for p in one] == [p["label"] for p in seven]
     torch.testing.assert_close(torch.tensor([p["probabilities"] for p in one]),
                                torch.tensor([p["probabilities"] for p in seven]),
+                               atol=1e-5, rtol=1e-4)
+
+
+def test_torch_compile_gives_the_same_predictions(saved_model_dir: Path) -> None:
+    pytest.importorskip("torch._inductor")
+    dicts = [{"text": t} for t in TEXTS]
+    eager = Inferencer.load(saved_model_dir, return_class_probs=True, disable_tqdm=True)
+    compiled = Inferencer.load(saved_model_dir, return_class_probs=True, disable_tqdm=True,
+                               torch_compile=True)
+    expected, got = (flatten(i.inference_from_dicts(dicts)) for i in (eager, compiled))
+    assert [p["label"] for p in got] == [p["label"] for p in expected]
+    torch.testing.assert_close(torch.tensor([p["probabilities"] for p in got]),
+                               torch.tensor([p["probabilities"] for p in expected]),
                                atol=1e-5, rtol=1e-4)
 
 

@@ -93,3 +93,28 @@ class TrainBatchSampler(Sampler[list[int]]):
         full, rest = divmod(len(self.lengths), size)
         keep_rest = rest >= (size if self.drop_last else self.num_replicas)
         return full + int(keep_rest)
+
+
+def length_sorted_batches(lengths: Sequence[int] | np.ndarray, max_tokens: int) -> list[np.ndarray]:
+    """Sample indices sorted by length, cut into batches of at most ``max_tokens`` padded
+    tokens (samples × longest sample; a longer sample is a batch of its own).
+
+    Args:
+        lengths (Sequence[int] | np.ndarray): Token count of each sample.
+        max_tokens (int): Budget of padded tokens per batch.
+
+    Returns:
+        list[np.ndarray]: The batches, shortest samples first; together they hold every index
+        once.
+    """
+    lengths = np.asarray(lengths)
+    order = np.argsort(lengths, kind="stable")
+    batches, begin = [], 0
+    for end, index in enumerate(order):
+        # Sorted ascending, so the newest sample is the batch's longest.
+        if end > begin and (end - begin + 1) * lengths[index] > max_tokens:
+            batches.append(order[begin:end])
+            begin = end
+    if begin < len(order):
+        batches.append(order[begin:])
+    return batches

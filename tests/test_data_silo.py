@@ -313,8 +313,9 @@ def assert_same_datasets(a: DataSilo, b: DataSilo) -> None:
                 assert x.dtype == y.dtype
 
 
-def test_cache_is_reused_and_keyed_by_content(tokenizer, tmp_path, caplog):
-    """A second silo loads from the cache; new bytes or a new max_seq_len make a new entry."""
+def test_cache_is_reused_and_keyed_by_content(tokenizer, tiny_model_factory, tmp_path, caplog):
+    """A second silo loads from the cache; new bytes, a new max_seq_len or another tokenizer
+    make a new entry."""
     data_dir, cache = tmp_path / "data", tmp_path / "cache"
     data_dir.mkdir()
     write_tsv(data_dir / "train.tsv", rows(20, labels=("neg", "pos", "neutral")))
@@ -348,6 +349,13 @@ def test_cache_is_reused_and_keyed_by_content(tokenizer, tmp_path, caplog):
     short = cached_silo(tokenizer, data_dir, cache, test_filename="test.tsv", max_seq_len=8)
     assert len(list(cache.iterdir())) == 3
     assert short.data["train"].lengths.max() == 8
+
+    # Another tokenizer (same texts, other vocabulary): another entry.
+    cased = Tokenizer.load(tiny_model_factory("bert", lower_case=False))
+    other = cached_silo(cased, data_dir, cache, test_filename="test.tsv")
+    assert len(list(cache.iterdir())) == 4
+    assert not np.array_equal(other.data["train"][0]["input_ids"],
+                              first.data["train"][0]["input_ids"])
 
     files = [p for p in cache.rglob("*") if p.is_file()]
     assert files and {p.suffix for p in files} <= {".safetensors", ".json"}

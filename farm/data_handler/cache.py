@@ -44,6 +44,16 @@ def cache_key(
     return digest.hexdigest()[:32]
 
 
+def tokenizer_state(tokenizer: Any) -> str:
+    """The fast tokenizer's vocabulary, normalizer, pre-tokenizer, ... as a string, without its
+    truncation and padding settings (a call with ``truncation=True`` changes those, not the
+    tokens a processor makes: the processor truncates per call)."""
+    state = json.loads(tokenizer.backend_tokenizer.to_str())
+    state.pop("truncation", None)
+    state.pop("padding", None)
+    return json.dumps(state, sort_keys=True)
+
+
 def save_datasets(
     directory: Path, datasets: Mapping[str, FeatureDataset | None], meta: dict[str, Any]
 ) -> None:

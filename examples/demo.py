@@ -66,10 +66,9 @@ def main() -> None:
     start = time.time()
 
     set_all_seeds(seed=42)
-    if args.mlflow_uri:
-        MLFlowLogger(tracking_uri=args.mlflow_uri).init_experiment(
-            experiment_name="farm-demo", run_name=args.data_dir.name
-        )
+    ml_logger = MLFlowLogger(tracking_uri=args.mlflow_uri) if args.mlflow_uri else None
+    if ml_logger:
+        ml_logger.init_experiment(experiment_name="farm-demo", run_name=args.data_dir.name)
     device, n_gpu = initialize_device_settings(use_cuda=True)
 
     tokenizer = Tokenizer.load(pretrained_model_name_or_path=model_name)
@@ -138,6 +137,8 @@ def main() -> None:
             print(f"  {prediction['label']:>10}  {prediction['probability']:.3f}  "
                   f"{prediction['context']}")
     print(f"Total time: {time.time() - start:.0f} s")
+    if ml_logger:
+        ml_logger.end_run()
     print("=" * 72)
 
 

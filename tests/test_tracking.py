@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +89,22 @@ def test_mlflow_logs_params_and_metrics_to_a_local_store(tiny_bert_dir: Path,
     assert metrics["test_loss_text_classification"] == pytest.approx(
         trainer.test_result[0]["loss"]
     )
+    assert run.info.status == "FINISHED"
+
+
+def test_a_run_left_open_is_finished_when_the_process_exits(tmp_path: Path) -> None:
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    script = (
+        "from farm.utils import MLFlowLogger\n"
+        f"logger = MLFlowLogger({tracking_uri!r}).init_experiment('farm-tests', 'open')\n"
+        "logger.log_metrics({'train_loss': 0.5}, step=1)\n"
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, timeout=120)
+    client = mlflow.tracking.MlflowClient(tracking_uri)
+    experiment = client.get_experiment_by_name("farm-tests")
+    (run,) = client.search_runs([experiment.experiment_id])
+    assert run.info.status == "FINISHED"
+    assert run.data.metrics == {"train_loss": 0.5}
 
 
 def test_unreachable_server_warns_and_training_completes(

@@ -65,6 +65,7 @@ class MLFlowLogger(Tracker):
         self._outage_since: float | None = None
         self._dropped = 0
         self._wake = threading.Event()
+        self._ended = False
 
     def init_experiment(
         self, experiment_name: str, run_name: str | None = None, nested: bool = False
@@ -76,6 +77,7 @@ class MLFlowLogger(Tracker):
 
         self._client = MlflowClient(self.tracking_uri)
         parent = self.run_id if nested else None
+        self._ended = False
 
         def start(client: Any) -> None:
             experiment = client.get_experiment_by_name(experiment_name)
@@ -102,6 +104,7 @@ class MLFlowLogger(Tracker):
         if self.disabled or self._client is None:
             return
         previous = self.run_id
+        self._ended = False
 
         def resume(client: Any) -> None:
             if previous and previous != run_id:
@@ -140,9 +143,11 @@ class MLFlowLogger(Tracker):
         self._enqueue(send)
 
     def end_run(self, timeout: float = 30.0) -> None:
-        """Finish the run, waiting up to ``timeout`` seconds for queued records."""
-        if self.disabled or self._client is None:
+        """Finish the run, waiting up to ``timeout`` seconds for queued records. A run still
+        open when the process exits is finished then (as MLflow itself does)."""
+        if self.disabled or self._client is None or self._ended:
             return
+        self._ended = True
         self._enqueue(lambda client: client.set_terminated(self._run()))
         self.flush(timeout)
 
@@ -186,7 +191,7 @@ class MLFlowLogger(Tracker):
             self._worker = threading.Thread(target=self._send_forever, daemon=True,
                                             name="farm-mlflow")
             self._worker.start()
-            atexit.register(self.flush, 5.0)
+            atexit.register(self.end_run, 5.0)
 
     def _send_forever(self) -> None:
         while True:

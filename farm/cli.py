@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-inputs", type=int, default=256, help="input dicts per request")
     serve.add_argument("--max-text-chars", type=int, default=20_000,
                        help="characters per text field")
+    serve.add_argument("--task-type", default=None, help="for Hugging Face folders among "
+                       "the MODEL_DIRs: text_classification, ner, ... (see docs/cli.md)")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
 
@@ -251,7 +253,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = ServerLimits(max_body_bytes=args.max_body_bytes, max_inputs=args.max_inputs,
                           max_text_chars=args.max_text_chars)
     serve(args.model_dirs, host=args.host, port=args.port, limits=limits,
-          batch_size=args.batch_size, log_level=args.log_level)
+          batch_size=args.batch_size, log_level=args.log_level, task_type=args.task_type)
     return EXIT_OK
 
 

@@ -22,6 +22,7 @@ from farm.modeling.tokenization import Tokenizer
 
 logger = logging.getLogger(__name__)
 
+
 class Inferencer:
     """Runs a trained model on dicts or files and returns FARM-shaped predictions.
 

@@ -128,7 +128,8 @@ def test_classification_and_entities_render_what_the_api_returns(
     page.fill("#text", "A warm, clever film.")
     page.click("#predict")
     page.wait_for_selector(".head-result .bar-row")
-    (expected,) = post(server + "/models/1/inference", {"input": [{"text": "A warm, clever film."}]})
+    body = {"input": [{"text": "A warm, clever film."}]}
+    (expected,) = post(server + "/models/1/inference", body)
     prediction = expected["predictions"][0]
     assert page.inner_text(".prediction .label") == prediction["label"]
     rows = page.locator(".bar-row")

@@ -13,10 +13,12 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from farm.errors import FarmError  # noqa: E402
 from farm.infer import Inferencer  # noqa: E402
 from farm.serve import ServerLimits, create_app  # noqa: E402
 from farm.serve.app import merge_batches  # noqa: E402
 from tests.deploy_helpers import save_task_model  # noqa: E402
+from tests.tiny_models import TinyModelFactory  # noqa: E402
 
 TASKS = ["text_classification", "regression", "multilabel", "text_pair", "ner", "multitask"]
 TEXTS = ["Anna visited Paris", "good food", "bad movie at night in Rome", "the song", "ok"]
@@ -168,6 +170,20 @@ def test_limits_are_enforced(model_dirs: dict[str, Path]) -> None:
         chunked = client.post("/models/1/inference", content=chunks(),
                               headers={"Content-Type": "application/json"})
         assert chunked.status_code == 413
+
+
+def test_hugging_face_folders_are_served_with_a_task_type(
+    tiny_model_factory: TinyModelFactory,
+) -> None:
+    folder = tiny_model_factory("bert", num_labels=3)
+    with TestClient(create_app([folder], task_type="text_classification")) as client:
+        (model,) = client.get("/models").json()
+        assert model["task"] == "text_classification"
+        assert model["labels"] == ["LABEL_0", "LABEL_1", "LABEL_2"]
+        response = client.post("/models/1/inference", json={"input": [{"text": "a"}]})
+        assert len(response.json()[0]["predictions"][0]["probabilities"]) == 3
+    with pytest.raises(FarmError, match="pass task_type="):
+        create_app([folder])
 
 
 def test_openapi_and_demo_page_are_served(client: TestClient) -> None:

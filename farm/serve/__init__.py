@@ -13,16 +13,16 @@ __all__ = ["ServerLimits", "create_app", "serve"]
 
 
 def create_app(models: Sequence[Any], limits: ServerLimits | None = None,
-               batch_size: int = 32) -> Any:
+               batch_size: int = 32, task_type: str | None = None) -> Any:
     """The FastAPI app serving ``models``; see :func:`farm.serve.app.create_app`."""
     from farm.serve.app import create_app as _create_app
 
-    return _create_app(models, limits=limits, batch_size=batch_size)
+    return _create_app(models, limits=limits, batch_size=batch_size, task_type=task_type)
 
 
 def serve(models: Sequence[str | Path], host: str = "127.0.0.1", port: int = 8000,
           limits: ServerLimits | None = None, batch_size: int = 32,
-          log_level: str = "info") -> None:
+          log_level: str = "info", task_type: str | None = None) -> None:
     """Load ``models`` once and answer requests with uvicorn until stopped.
 
     Args:
@@ -32,8 +32,9 @@ def serve(models: Sequence[str | Path], host: str = "127.0.0.1", port: int = 800
         limits (ServerLimits | None): Request limits.
         batch_size (int): Inference batch size.
         log_level (str): uvicorn's log level.
+        task_type (str | None): For Hugging Face folders among ``models``.
     """
     import uvicorn
 
-    app = create_app(models, limits=limits, batch_size=batch_size)
+    app = create_app(models, limits=limits, batch_size=batch_size, task_type=task_type)
     uvicorn.run(app, host=host, port=port, log_level=log_level)

@@ -22,8 +22,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farm import __version__
+from farm.conversion.onnx_model import OnnxAdaptiveModel
 from farm.errors import FarmError
 from farm.infer import Inferencer
+from farm.modeling.adaptive_model import MODEL_META
 from farm.serve.limits import BodySizeLimit, ServerLimits
 from farm.serve.tasks import InputForm, check_inputs, example, form_for
 
@@ -94,23 +96,25 @@ class ServedModel:
         return ModelInfo(
             id=self.id, name=self.name, task=tasks[0].task if len(tasks) == 1 else "multitask",
             tasks=tasks, labels=tasks[0].labels, language=language_model.language,
-            backend="onnx" if type(self.inferencer.model).__name__.startswith("Onnx")
-            else "pytorch",
+            backend="onnx" if isinstance(self.inferencer.model, OnnxAdaptiveModel) else "pytorch",
             form=self.form.describe(), max_seq_len=self.inferencer.processor.max_seq_len,
         )
 
 
-def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int = 32
-                ) -> list[ServedModel]:
-    """Load each model folder (FARM or ONNX export) once; ids count from 1."""
+def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int = 32,
+                task_type: str | None = None) -> list[ServedModel]:
+    """Load each model folder (FARM or ONNX export; a Hugging Face folder with
+    ``task_type``) once; ids count from 1."""
     served: list[ServedModel] = []
     for position, item in enumerate(model_dirs, start=1):
         if isinstance(item, Inferencer):
             inferencer = item
             name = item.name or f"model-{position}"
         else:
+            farm_folder = (Path(item) / MODEL_META).is_file()
             inferencer = Inferencer.load(item, batch_size=batch_size, return_class_probs=True,
-                                         disable_tqdm=True)
+                                         disable_tqdm=True,
+                                         task_type=None if farm_folder else task_type)
             name = Path(item).resolve().name
         taken = {m.name for m in served}
         unique, n = name, 2
@@ -134,7 +138,7 @@ def merge_batches(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits | None = None,
-               batch_size: int = 32) -> FastAPI:
+               batch_size: int = 32, task_type: str | None = None) -> FastAPI:
     """The FastAPI app serving ``models`` (folders or ready inferencers).
 
     Args:
@@ -142,6 +146,8 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
             inferencers; loaded here, once.
         limits (ServerLimits | None): Request limits (default :class:`ServerLimits`).
         batch_size (int): Inference batch size.
+        task_type (str | None): For Hugging Face folders among ``models`` (see
+            ``Inferencer.load``); FARM models and ONNX exports know their task.
 
     Example:
         >>> app = create_app(["saved_models/sentiment"])
@@ -150,7 +156,7 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
     if not models:
         raise FarmError("Give at least one model folder to serve.")
     limits = limits or ServerLimits()
-    served = load_models(models, batch_size=batch_size)
+    served = load_models(models, batch_size=batch_size, task_type=task_type)
     by_key = {str(m.id): m for m in served} | {m.name: m for m in served}
     static = {name: resources.files("farm.serve").joinpath("static", name).read_bytes()
               for name in [*STATIC_FILES, "index.html"]}

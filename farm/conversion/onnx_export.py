@@ -83,6 +83,10 @@ def export_onnx(
     sequence_dim = torch.export.Dim("sequence")
     n_heads = len(model.heads)
     output_names = [f"logits_{i}" for i in range(n_heads)]
+    # The exporter warns that torchvision's operators are missing; FARM does not use them.
+    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
+    level = registration.level
+    registration.setLevel(logging.ERROR)
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -99,6 +103,7 @@ def export_onnx(
         if verify:
             _verify(model, onnx_file)
     finally:
+        registration.setLevel(level)
         model.to(device).train(was_training)
     return onnx_file
 

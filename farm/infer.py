@@ -11,14 +11,14 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from farm.conversion.onnx_model import OnnxAdaptiveModel, is_onnx_model_dir
 from farm.data_handler.dataset import Collator
-from farm.data_handler.processors import InferenceProcessor, NERProcessor, Processor
+from farm.data_handler.processors import InferenceProcessor, Processor
 from farm.data_handler.samplers import length_sorted_batches
 from farm.errors import FarmError, check_choice
 from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 from farm.modeling.embeddings import EXTRACTION_STRATEGIES, EmbeddingModel
 from farm.modeling.language_model import LanguageModel
-from farm.modeling.prediction_heads import TextClassificationHead, TokenClassificationHead
 from farm.modeling.tokenization import Tokenizer
 
 logger = logging.getLogger(__name__)
@@ -26,9 +26,6 @@ logger = logging.getLogger(__name__)
 # Padded tokens per model batch: on CPUs, throughput grows up to a few thousand tokens per
 # batch and then levels off (see benchmarks/README.md); memory grows with it.
 DEFAULT_MAX_TOKENS = 8192
-
-# Task types for which a plain Hugging Face folder gets an (untrained) head.
-_HF_TASK_TYPES = ("text_classification", "ner")
 
 
 class Inferencer:
@@ -110,10 +107,14 @@ class Inferencer:
 
         Args:
             model_name_or_path (str | Path): A folder written by ``model.save`` /
-                ``EarlyStopping``, or a Hugging Face model (folder or hub name).
+                ``EarlyStopping``, a folder written by ``model.convert_to_onnx`` (run on
+                ONNX Runtime), or a Hugging Face model (folder or hub name).
             revision (str | None): Hub revision of a Hugging Face model.
-            task_type (str | None): Needed for Hugging Face models: ``"text_classification"``
-                or ``"ner"`` (the head is created untrained, its labels from ``id2label``).
+            task_type (str | None): Needed for Hugging Face models: ``"text_classification"``,
+                ``"multilabel_text_classification"``, ``"regression"``,
+                ``"text_pair_classification"``, ``"text_pair_regression"`` or ``"ner"``; the
+                model's head weights are converted (a plain encoder gets an untrained head,
+                its labels from ``id2label``).
                 ``"embeddings"``: vectors of the language model (of a FARM model or a
                 Hugging Face folder), no head needed. Otherwise ignored for FARM models.
             batch_size (int): Inputs per result dict (FARM's format).
@@ -143,6 +144,13 @@ class Inferencer:
                 model_name_or_path, task_type, extraction_strategy, extraction_layer, revision
             )
             task_type = "embeddings"
+        elif is_onnx_model_dir(path):
+            if torch_compile:
+                raise FarmError(f"{path} is an ONNX export, run on ONNX Runtime: torch_compile "
+                                "applies to PyTorch models only. Drop torch_compile=True.")
+            model = OnnxAdaptiveModel.load(path, gpu=gpu)  # type: ignore[assignment]
+            processor = Processor.load_from_dir(path)
+            task_type = task_type or str(model.heads[0].task_type)
         elif (path / MODEL_META).is_file():
             model = AdaptiveModel.load(path, device="cpu", strict=strict)
             processor = Processor.load_from_dir(path)
@@ -249,33 +257,11 @@ def _pad_stack(tensors: list[Tensor]) -> Tensor:
 def _from_hugging_face(
     name_or_path: str | Path, task_type: str | None, revision: str | None
 ) -> tuple[AdaptiveModel, Processor]:
-    """An adaptive model with an untrained head on a Hugging Face encoder."""
-    if task_type is None:
-        raise FarmError(
-            f"{name_or_path} is not a saved FARM model (no {MODEL_META}). To load a Hugging "
-            f"Face model, pass task_type= one of {list(_HF_TASK_TYPES)}."
-        )
-    check_choice(task_type, _HF_TASK_TYPES, "task_type")
-    extra: dict[str, Any] = {"revision": revision} if revision else {}
-    language_model = LanguageModel.load(name_or_path, **extra)
-    tokenizer = Tokenizer.load(name_or_path, **extra)
-    id2label = language_model.config.id2label or {0: "LABEL_0", 1: "LABEL_1"}
-    labels = [str(v) for _, v in sorted(id2label.items())]
-    if task_type == "ner":
-        ner_head = TokenClassificationHead(num_labels=len(labels), label_list=labels)
-        ner_processor = NERProcessor(tokenizer, max_seq_len=256, data_dir=None,
-                                     label_list=labels, train_filename=None, dev_filename=None,
-                                     test_filename=None)
-        logger.warning("%s is a plain Hugging Face model: its ner head is untrained, so "
-                       "predictions are random until you fine-tune it.", name_or_path)
-        return AdaptiveModel(language_model, [ner_head], embeds_dropout_prob=0.0), ner_processor
-    head = TextClassificationHead(num_labels=len(labels), label_list=labels)
-    logger.warning(
-        "%s is a plain Hugging Face model: its %s head is untrained, so predictions are "
-        "random until you fine-tune it.", name_or_path, task_type,
-    )
-    model = AdaptiveModel(language_model, [head], embeds_dropout_prob=0.0)
-    return model, InferenceProcessor(tokenizer, max_seq_len=256)
+    """A Hugging Face model with its head converted (an untrained head for a plain
+    encoder), and the processor of ``task_type`` (see ``farm.conversion.hf_inference``)."""
+    from farm.conversion.hf_inference import load_hugging_face
+
+    return load_hugging_face(name_or_path, task_type, revision)
 
 
 def _embedding_model(

@@ -270,6 +270,40 @@ class AdaptiveModel(nn.Module):
         }
         (save_dir / MODEL_META).write_text(json.dumps(meta, indent=2))
 
+    def convert_to_transformers(self, verify: bool = True) -> list[Any]:
+        """One Hugging Face ``AutoModelFor...`` model per head, with identical outputs
+        (see ``docs/conversion.md`` and ``farm.conversion.transformers``)."""
+        from farm.conversion.transformers import convert_to_transformers
+
+        return convert_to_transformers(self, verify=verify)
+
+    @classmethod
+    def convert_from_transformers(
+        cls,
+        model_name_or_path: str | Path,
+        device: str | torch.device = "cpu",
+        revision: str | None = None,
+        task_type: str | None = None,
+        processor: Any = None,
+    ) -> AdaptiveModel:
+        """A FARM model from a Hugging Face model folder or hub name, its head's weights
+        included (see ``farm.conversion.transformers.convert_from_transformers``)."""
+        from farm.conversion.transformers import convert_from_transformers
+
+        return convert_from_transformers(model_name_or_path, device=device, revision=revision,
+                                         task_type=task_type, processor=processor)
+
+    def convert_to_onnx(
+        self, output_dir: str | Path, processor: Any = None, opset_version: int | None = None,
+        verify: bool = True,
+    ) -> Path:
+        """Export to ONNX (dynamic batch and sequence axes) in a folder that
+        ``Inferencer.load`` runs on ONNX Runtime (see ``docs/onnx.md``)."""
+        from farm.conversion.onnx_export import export_onnx
+
+        return export_onnx(self, output_dir, processor=processor, opset_version=opset_version,
+                           verify=verify)
+
     @classmethod
     def load(
         cls, load_dir: str | Path, device: str | torch.device = "cpu", strict: bool = True
@@ -289,6 +323,11 @@ class AdaptiveModel(nn.Module):
                 "model folder use Inferencer.load(path, task_type=...) or LanguageModel.load."
             )
         meta = json.loads(meta_file.read_text())
+        if meta.get("backend") == "onnx":
+            raise FarmError(
+                f"{load_dir} is an ONNX export; open it with Inferencer.load({str(load_dir)!r}) "
+                "(ONNX Runtime), or load the PyTorch model it was exported from."
+            )
         if meta.get("format_version", 0) > FORMAT_VERSION:
             raise FarmError(
                 f"{load_dir} was saved in format {meta['format_version']} by FARM "

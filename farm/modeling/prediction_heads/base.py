@@ -147,21 +147,31 @@ def input_context(basket: Any) -> dict[str, Any]:
     return context
 
 
+# Activations between the linear layers of a head (no parameters, so any saved head loads).
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "gelu": nn.GELU, "tanh": nn.Tanh}
+
+
 class FeedForwardBlock(nn.Module):
-    """Linear layers with ReLU between them.
+    """Linear layers with an activation (ReLU by default) between them.
 
     Args:
         layer_dims (list[int]): Widths from input to output, e.g. ``[768, 2]`` (one linear
-            layer) or ``[768, 256, 2]`` (two, with a ReLU between).
+            layer) or ``[768, 256, 2]`` (two, with an activation between).
+        activation (str): ``"relu"``, ``"gelu"`` (exact, erf-based) or ``"tanh"``; the
+            GELU variant is the layout of ELECTRA's and DeBERTa's Hugging Face classifiers.
     """
 
-    def __init__(self, layer_dims: list[int]):
+    def __init__(self, layer_dims: list[int], activation: str = "relu"):
         super().__init__()
         if len(layer_dims) < 2:
             raise ValueError(f"layer_dims needs an input and an output width; got {layer_dims}.")
+        if activation not in ACTIVATIONS:
+            raise ValueError(
+                f"Unknown activation {activation!r}; use one of {sorted(ACTIVATIONS)}."
+            )
         layers: list[nn.Module] = []
         for size_in, size_out in zip(layer_dims[:-1], layer_dims[1:], strict=True):
-            layers += [nn.Linear(size_in, size_out), nn.ReLU()]
+            layers += [nn.Linear(size_in, size_out), ACTIVATIONS[activation]()]
         self.feed_forward = nn.Sequential(*layers[:-1])
 
     def forward(self, x: Tensor) -> Tensor:

@@ -32,6 +32,7 @@ class MultiLabelTextClassificationHead(TextClassificationHead):
         task_name (str): Name of the task (and of the processor task) this head learns.
         label_list (list[str] | None): The labels (set from the processor when training).
         metric (Any): Metric of the task (set from the processor when training).
+        activation (str): Activation between the layers of a multi-layer head.
 
     Example:
         >>> head = MultiLabelTextClassificationHead(num_labels=28, pred_threshold=0.4)
@@ -52,12 +53,13 @@ class MultiLabelTextClassificationHead(TextClassificationHead):
         task_name: str = "text_classification",
         label_list: list[str] | None = None,
         metric: Any = None,
+        activation: str = "relu",
     ):
         if not 0.0 < pred_threshold < 1.0:
             raise ValueError(f"pred_threshold must be between 0 and 1; got {pred_threshold}.")
         super().__init__(layer_dims=layer_dims, num_labels=num_labels,
                          class_weights=class_weights, task_name=task_name,
-                         label_list=label_list, metric=metric)
+                         label_list=label_list, metric=metric, activation=activation)
         self.pred_threshold = pred_threshold
 
     def logits_to_loss(self, logits: Tensor, **kwargs: Tensor) -> Tensor:

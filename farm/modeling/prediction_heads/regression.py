@@ -33,6 +33,7 @@ class RegressionHead(PredictionHead):
         scaler_scale (float | None): Their standard deviation (set from the task).
         label_list (list[str] | None): Not used by regression; kept for the common config.
         metric (Any): Metric of the task (set from the processor when training).
+        activation (str): Activation between the layers of a multi-layer head.
 
     Example:
         >>> head = RegressionHead(task_name="regression")
@@ -52,6 +53,7 @@ class RegressionHead(PredictionHead):
         scaler_scale: float | None = None,
         label_list: list[str] | None = None,
         metric: Any = None,
+        activation: str = "relu",
     ):
         super().__init__(task_name=task_name, label_list=label_list, metric=metric)
         layer_dims = list(layer_dims) if layer_dims is not None else [768, 1]
@@ -63,12 +65,13 @@ class RegressionHead(PredictionHead):
         self.layer_dims = layer_dims
         self.scaler_mean = scaler_mean
         self.scaler_scale = scaler_scale
-        self.feed_forward = FeedForwardBlock(self.layer_dims)
+        self.activation = activation
+        self.feed_forward = FeedForwardBlock(self.layer_dims, activation)
 
     def resize_input(self, input_dim: int) -> None:
         if self.layer_dims[0] != input_dim:
             self.layer_dims[0] = input_dim
-            self.feed_forward = FeedForwardBlock(self.layer_dims)
+            self.feed_forward = FeedForwardBlock(self.layer_dims, self.activation)
 
     def connect_task(self, task: dict[str, Any]) -> None:
         """Take label tensor name, metric and the label scaler from the processor task."""

@@ -30,6 +30,8 @@ class TextClassificationHead(PredictionHead):
         task_name (str): Name of the task (and of the processor task) this head learns.
         label_list (list[str] | None): The labels (set from the processor when training).
         metric (Any): Metric of the task (set from the processor when training).
+        activation (str): Activation between the layers of a multi-layer head: ``"relu"``
+            (default), ``"gelu"`` or ``"tanh"`` (see ``docs/conversion.md``).
 
     Example:
         >>> head = TextClassificationHead(num_labels=2)
@@ -49,6 +51,7 @@ class TextClassificationHead(PredictionHead):
         task_name: str = "text_classification",
         label_list: list[str] | None = None,
         metric: Any = None,
+        activation: str = "relu",
     ):
         super().__init__(task_name=task_name, label_list=label_list, metric=metric)
         if layer_dims is None:
@@ -71,7 +74,8 @@ class TextClassificationHead(PredictionHead):
             [float(w) for w in class_weights] if class_weights is not None else None
         )
         self.loss_ignore_index = loss_ignore_index
-        self.feed_forward = FeedForwardBlock(self.layer_dims)
+        self.activation = activation
+        self.feed_forward = FeedForwardBlock(self.layer_dims, activation)
         weight = torch.tensor(self.class_weights) if self.class_weights is not None else None
         self.register_buffer("loss_weight", weight, persistent=False)
 
@@ -83,7 +87,7 @@ class TextClassificationHead(PredictionHead):
             self.task_name, self.layer_dims[0], input_dim,
         )
         self.layer_dims[0] = input_dim
-        self.feed_forward = FeedForwardBlock(self.layer_dims)
+        self.feed_forward = FeedForwardBlock(self.layer_dims, self.activation)
 
     def forward(self, x: Tensor) -> Tensor:
         return self.feed_forward(x)  # (batch, num_labels)

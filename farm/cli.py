@@ -1,0 +1,297 @@
+"""The ``farm`` command: train from a config, evaluate, predict, serve, export, convert.
+
+Exit codes: 0 success; 1 unexpected error (with traceback); 2 wrong command line; 3 invalid
+experiment config (every problem listed); 4 a model, data file or input FARM cannot use
+(the message says which and why); 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from farm import __version__
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_CONFIG, EXIT_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 3, 4, 130
+
+EPILOG = ("Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 invalid config, "
+          "4 unusable model/data/input, 130 interrupted. See docs/cli.md.")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="farm", description="FARM: fine-tune, evaluate, serve and convert transformer "
+        "models.", epilog=EPILOG)
+    parser.add_argument("--version", action="version", version=f"farm {__version__}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    train = commands.add_parser("train", help="train the runs of an experiment config",
+                                description="Validate CONFIG (YAML or JSON) as a whole, "
+                                "expand list values into a grid, and train each run.",
+                                epilog=EPILOG)
+    train.add_argument("config", type=Path, help="experiment config (.yaml, .yml, .json)")
+    train.add_argument("--set", dest="overrides", action="append", default=[],
+                       metavar="KEY=VALUE", help="override a config value, e.g. "
+                       "trainer.epochs=3 or optimizer.learning_rate=[1e-4,5e-5] (repeatable)")
+    train.add_argument("--dry-run", action="store_true",
+                       help="validate and list the runs without training")
+
+    evaluate = commands.add_parser("eval", help="evaluate a saved model on a labelled file",
+                                   description="Metrics of each head of MODEL_DIR on "
+                                   "DATA_FILE (read with the model's processor).", epilog=EPILOG)
+    evaluate.add_argument("model_dir", type=Path)
+    evaluate.add_argument("data_file", type=Path)
+    evaluate.add_argument("--batch-size", type=int, default=32)
+    evaluate.add_argument("--report", action="store_true", help="add per-class reports")
+    evaluate.add_argument("--output", type=Path, help="write the JSON here (default: stdout)")
+
+    predict = commands.add_parser("predict", help="predict for the inputs of a file",
+                                  description="Predictions of MODEL_DIR for INPUT_FILE: .jsonl "
+                                  "(one input dict per line), .json (a list of input dicts, or "
+                                  '{"input": [...]}) or a file in the model\'s data format. '
+                                  "Prints one result per head with every prediction.",
+                                  epilog=EPILOG)
+    predict.add_argument("model_dir", help="FARM model, ONNX export, or Hugging Face folder "
+                         "(with --task-type)")
+    predict.add_argument("input_file", type=Path)
+    predict.add_argument("--output", type=Path, help="write the JSON here (default: stdout)")
+    _inference_options(predict)
+
+    serve = commands.add_parser("serve", help="serve models over HTTP with a demo page",
+                                description="Load each MODEL_DIR once and answer REST "
+                                "requests; the demo page is at http://HOST:PORT/.", epilog=EPILOG)
+    serve.add_argument("model_dirs", nargs="+", metavar="MODEL_DIR")
+    serve.add_argument("--host", default="127.0.0.1", help="interface (default: this machine "
+                       "only)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--batch-size", type=int, default=32)
+    serve.add_argument("--max-body-bytes", type=int, default=1_000_000)
+    serve.add_argument("--max-inputs", type=int, default=256, help="input dicts per request")
+    serve.add_argument("--max-text-chars", type=int, default=20_000,
+                       help="characters per text field")
+    serve.add_argument("--task-type", default=None, help="for Hugging Face folders among "
+                       "the MODEL_DIRs: text_classification, ner, ... (see docs/cli.md)")
+    serve.add_argument("--log-level", default="info",
+                       choices=["critical", "error", "warning", "info", "debug"])
+
+    export = commands.add_parser("export-onnx", help="export a model to ONNX",
+                                 description="Write MODEL_DIR as an ONNX folder that "
+                                 "Inferencer.load and farm serve run on ONNX Runtime.",
+                                 epilog=EPILOG)
+    export.add_argument("model_dir", help="FARM model, or Hugging Face folder with --task-type")
+    export.add_argument("output_dir", type=Path)
+    export.add_argument("--opset", type=int, default=None, help="ONNX opset (default: the "
+                        "exporter's)")
+    export.add_argument("--no-verify", action="store_true",
+                        help="skip the ONNX Runtime vs PyTorch check")
+    _inference_options(export, batch=False)
+
+    convert = commands.add_parser("convert", help="convert to or from Hugging Face format",
+                                  description="--to transformers: a FARM model to one "
+                                  "Hugging Face folder per head (save_pretrained). --to farm: a "
+                                  "Hugging Face folder to a FARM model folder.", epilog=EPILOG)
+    convert.add_argument("source", help="the model folder to convert")
+    convert.add_argument("output_dir", type=Path)
+    convert.add_argument("--to", required=True, choices=["transformers", "farm"])
+    convert.add_argument("--task-type", default=None,
+                         help="--to farm: text_classification, regression, ner, ... "
+                         "(default: from the folder's config)")
+    convert.add_argument("--no-verify", action="store_true",
+                         help="skip the check that both models give the same outputs")
+    return parser
+
+
+def _inference_options(parser: argparse.ArgumentParser, batch: bool = True) -> None:
+    if batch:
+        parser.add_argument("--batch-size", type=int, default=32)
+        parser.add_argument("--return-class-probs", action="store_true",
+                            help="every label's probability")
+    parser.add_argument("--task-type", default=None, help="for Hugging Face folders: "
+                        "text_classification, ner, ..., or embeddings")
+    parser.add_argument("--extraction-strategy", default=None,
+                        help="embeddings: cls_token, reduce_mean, reduce_max, per_token, pooled")
+    parser.add_argument("--max-seq-len", type=int, default=256)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the ``farm`` command line; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("transformers").setLevel(logging.ERROR)
+    from farm.errors import FarmError
+    from farm.experiment.config import ConfigError
+
+    handler = COMMANDS[args.command]
+    try:
+        return handler(args)
+    except ConfigError as error:
+        print(f"farm {args.command}: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except (FarmError, FileNotFoundError, ValueError, OSError) as error:
+        print(f"farm {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_INPUT
+    except KeyboardInterrupt:
+        print(f"farm {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:
+        traceback.print_exc()
+        print(f"farm {args.command}: unexpected error (see the traceback above)",
+              file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _write_json(data: Any, output: Path | None) -> None:
+    text = json.dumps(data, indent=2, default=str)
+    if output is None:
+        print(text)
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(text + "\n")
+        logging.getLogger("farm.cli").info("Wrote %s", output)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from farm.experiment.config import load_experiment
+    from farm.experiment.runner import output_dir, run_experiment
+
+    experiment = load_experiment(args.config, args.overrides)
+    if args.dry_run:
+        _write_json([{"run": r.name, "grid": r.grid_values,
+                      "output_dir": str(output_dir(experiment, r))} for r in experiment.runs],
+                    None)
+        return EXIT_OK
+    for result in run_experiment(experiment):
+        print(json.dumps(result.summary(), default=str))
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import torch
+    from torch.utils.data import DataLoader
+
+    from farm.data_handler.dataset import Collator
+    from farm.data_handler.processors import Processor
+    from farm.errors import FarmError
+    from farm.eval import Evaluator
+    from farm.modeling.adaptive_model import AdaptiveModel
+
+    if not args.data_file.is_file():
+        raise FarmError(f"Data file {args.data_file} not found.")
+    model = AdaptiveModel.load(args.model_dir)
+    processor = Processor.load_from_dir(args.model_dir)
+    dicts = processor.file_to_dicts(args.data_file.resolve())
+    dataset = processor.dataset_from_dicts(dicts, log_sample=False)[0]
+    loader = DataLoader(dataset, batch_size=args.batch_size,
+                        collate_fn=Collator(dataset.pad_values))
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    results = Evaluator(loader, processor.tasks, device, report=args.report).eval(model.to(device))
+    _write_json(results, args.output)
+    return EXIT_OK
+
+
+def _load_inferencer(args: argparse.Namespace, **kwargs: Any) -> Any:
+    from farm.infer import Inferencer
+
+    return Inferencer.load(args.model_dir, task_type=args.task_type,
+                           extraction_strategy=args.extraction_strategy,
+                           max_seq_len=args.max_seq_len, disable_tqdm=True, **kwargs)
+
+
+def read_inputs(path: Path) -> list[dict[str, Any]] | None:
+    """Input dicts of a ``.jsonl`` or ``.json`` file; ``None`` for other formats."""
+    from farm.errors import DataFileError
+
+    suffix = path.suffix.lower()
+    if suffix == ".jsonl":
+        dicts = []
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                try:
+                    dicts.append(json.loads(line))
+                except json.JSONDecodeError as error:
+                    raise DataFileError(f"not valid JSON: {error.msg}", path, number) from error
+        return dicts
+    if suffix == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as error:
+            raise DataFileError(f"not valid JSON: {error.msg}", path, error.lineno) from error
+        data = data.get("input") if isinstance(data, dict) else data
+        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
+            raise DataFileError('expected a list of input dicts or {"input": [...]}', path)
+        return data
+    return None
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from farm.errors import FarmError
+    from farm.serve.app import merge_batches
+
+    if not args.input_file.is_file():
+        raise FarmError(f"Input file {args.input_file} not found.")
+    inferencer = _load_inferencer(args, batch_size=args.batch_size,
+                                  return_class_probs=args.return_class_probs)
+    dicts = read_inputs(args.input_file)
+    results = (inferencer.inference_from_dicts(dicts) if dicts is not None
+               else inferencer.inference_from_file(args.input_file.resolve()))
+    _write_json(merge_batches(results), args.output)
+    return EXIT_OK
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from farm.serve import ServerLimits, serve
+
+    limits = ServerLimits(max_body_bytes=args.max_body_bytes, max_inputs=args.max_inputs,
+                          max_text_chars=args.max_text_chars)
+    serve(args.model_dirs, host=args.host, port=args.port, limits=limits,
+          batch_size=args.batch_size, log_level=args.log_level, task_type=args.task_type)
+    return EXIT_OK
+
+
+def cmd_export_onnx(args: argparse.Namespace) -> int:
+    inferencer = _load_inferencer(args)
+    path = inferencer.model.convert_to_onnx(args.output_dir, processor=inferencer.processor,
+                                            opset_version=args.opset, verify=not args.no_verify)
+    print(path)
+    return EXIT_OK
+
+
+def cmd_convert(args: argparse.Namespace) -> int:
+    from farm.conversion.transformers import save_transformers
+    from farm.data_handler.processors import Processor
+    from farm.infer import Inferencer
+    from farm.modeling.adaptive_model import AdaptiveModel
+
+    if args.to == "transformers":
+        model = AdaptiveModel.load(args.source)
+        tokenizer = Processor.load_from_dir(args.source).tokenizer
+        for folder in save_transformers(model, args.output_dir, tokenizer=tokenizer,
+                                        verify=not args.no_verify):
+            print(folder)
+        return EXIT_OK
+    from farm.conversion.hf_inference import load_hugging_face
+
+    if args.task_type is None:
+        from transformers import AutoConfig
+
+        from farm.conversion.hf_heads import converter_for
+
+        config = AutoConfig.from_pretrained(args.source, trust_remote_code=False)
+        args.task_type = converter_for(None, config)[0]
+    model, processor = load_hugging_face(args.source, args.task_type)
+    Inferencer(model, processor).save(args.output_dir)
+    print(args.output_dir)
+    return EXIT_OK
+
+
+COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "serve": cmd_serve,
+            "export-onnx": cmd_export_onnx, "convert": cmd_convert}

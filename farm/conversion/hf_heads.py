@@ -1,0 +1,225 @@
+"""Which Hugging Face class each FARM head becomes, and how each is rebuilt from one.
+
+``HEAD_CONVERTERS`` is keyed by head class name (FARM → Hugging Face); ``TASK_TYPES`` by the
+``task_type`` a user passes to ``convert_from_transformers`` / ``Inferencer.load``
+(Hugging Face → FARM). A new head type (question answering, masked LM, ...) adds one
+converter and its task types; see ``docs/conversion.md``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, cast
+
+import torch
+from torch import Tensor, nn
+from transformers import PretrainedConfig, PreTrainedModel
+
+from farm.conversion.hf_layouts import HeadStack, TokenLayout, sequence_layout
+from farm.errors import FarmError, did_you_mean
+from farm.modeling.language_model import LanguageModel
+from farm.modeling.prediction_heads import (
+    MultiLabelTextClassificationHead,
+    PredictionHead,
+    RegressionHead,
+    TextClassificationHead,
+    TokenClassificationHead,
+)
+
+FARM_HEAD_KEY = "farm_head"
+"""Config attribute of a converted model that records the FARM head (name and options)."""
+
+
+def head_stack(head: PredictionHead) -> HeadStack:
+    """The linear layers of a head's ``FeedForwardBlock`` and its activation."""
+    block = getattr(head, "feed_forward", None)
+    if block is None:
+        raise FarmError(f"{type(head).__name__} has no feed-forward layers to convert.")
+    layers = [(m.weight.detach().clone(), m.bias.detach().clone())
+              for m in block.modules() if isinstance(m, nn.Linear)]
+    return HeadStack(layers, getattr(head, "activation", "relu"))
+
+
+def load_stack(head: PredictionHead, stack: HeadStack) -> None:
+    """Copy ``stack``'s weights into a head built with the same ``layer_dims``."""
+    block = cast(nn.Module, head.feed_forward)
+    linears = [m for m in block.modules() if isinstance(m, nn.Linear)]
+    with torch.no_grad():
+        for linear, (weight, bias) in zip(linears, stack.layers, strict=True):
+            linear.weight.copy_(weight)
+            linear.bias.copy_(bias)
+
+
+@dataclass
+class HeadConverter:
+    """Converts one kind of FARM head to and from a Hugging Face ``AutoModelFor...`` class.
+
+    Attributes:
+        auto_class (str): The ``transformers`` auto class, e.g.
+            ``"AutoModelForSequenceClassification"``.
+        problem_type (str | None): ``config.problem_type`` of the converted model.
+        per_token (bool): The head reads per-token vectors.
+    """
+
+    auto_class: str
+    problem_type: str | None = None
+    per_token: bool = False
+    farm_options: ClassVar[tuple[str, ...]] = ("task_name",)
+
+    def labels(self, head: PredictionHead) -> list[str]:
+        """The labels for ``id2label``."""
+        n = head_stack(head).layer_dims[-1]
+        return list(head.label_list) if head.label_list else [f"LABEL_{i}" for i in range(n)]
+
+    def prepare_config(self, config: PretrainedConfig, head: PredictionHead) -> None:
+        labels = self.labels(head)
+        config.id2label = dict(enumerate(labels))
+        config.label2id = {label: i for i, label in enumerate(labels)}
+        config.problem_type = self.problem_type  # type: ignore[assignment]
+        options = {k: getattr(head, k) for k in self.farm_options if hasattr(head, k)}
+        setattr(config, FARM_HEAD_KEY, {"name": type(head).__name__, **options})
+
+    def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:
+        raise NotImplementedError
+
+    def build_head(self, hf: PreTrainedModel) -> tuple[PredictionHead, dict[str, Tensor]]:
+        """A FARM head holding ``hf``'s head weights, and pooler weights for the language
+        model (if the architecture keeps them in its classifier)."""
+        raise NotImplementedError
+
+    @staticmethod
+    def recorded(config: PretrainedConfig) -> dict[str, Any]:
+        """What an earlier conversion recorded about the FARM head (or nothing)."""
+        value = getattr(config, FARM_HEAD_KEY, None)
+        return dict(value) if isinstance(value, dict) else {}
+
+    @staticmethod
+    def id2label(config: PretrainedConfig) -> list[str]:
+        id2label = config.id2label or {}
+        return [str(v) for _, v in sorted((int(k), v) for k, v in id2label.items())]
+
+
+@dataclass
+class SequenceHeadConverter(HeadConverter):
+    """Text classification, multilabel and regression heads → ``*ForSequenceClassification``.
+
+    A regression head's label scaler is folded into its last layer, so the Hugging Face
+    model outputs values in the original label scale.
+    """
+
+    head_class: type[PredictionHead] = TextClassificationHead
+    farm_options: ClassVar[tuple[str, ...]] = ("task_name", "pred_threshold")
+
+    def stack(self, head: PredictionHead) -> HeadStack:
+        stack = head_stack(head)
+        if isinstance(head, RegressionHead):
+            scale = head.scaler_scale if head.scaler_scale is not None else 1.0
+            mean = head.scaler_mean if head.scaler_mean is not None else 0.0
+            weight, bias = stack.layers[-1]
+            stack.layers[-1] = (weight * scale, bias * scale + mean)
+        return stack
+
+    def prepare_config(self, config: PretrainedConfig, head: PredictionHead) -> None:
+        super().prepare_config(config, head)
+        sequence_layout(config).prepare_config(config, self.stack(head))
+
+    def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:
+        sequence_layout(lm.config).to_hf(self.stack(head), lm, hf)
+
+    def build_head(self, hf: PreTrainedModel) -> tuple[PredictionHead, dict[str, Tensor]]:
+        stack, pooler = sequence_layout(hf.config).from_hf(hf)
+        recorded = self.recorded(hf.config)
+        kwargs: dict[str, Any] = {"layer_dims": stack.layer_dims, "activation": stack.activation}
+        if "task_name" in recorded:
+            kwargs["task_name"] = recorded["task_name"]
+        if self.head_class is RegressionHead:
+            kwargs.setdefault("task_name", "regression")
+        else:
+            kwargs["label_list"] = self.id2label(hf.config)
+        if self.head_class is MultiLabelTextClassificationHead and "pred_threshold" in recorded:
+            kwargs["pred_threshold"] = recorded["pred_threshold"]
+        head = self.head_class(**kwargs)
+        load_stack(head, stack)
+        return head, pooler
+
+
+@dataclass
+class TokenHeadConverter(HeadConverter):
+    """Token classification (NER) heads → ``*ForTokenClassification``."""
+
+    layout: TokenLayout = field(default_factory=TokenLayout)
+
+    def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:
+        self.layout.to_hf(head_stack(head), lm, hf)
+
+    def build_head(self, hf: PreTrainedModel) -> tuple[PredictionHead, dict[str, Tensor]]:
+        stack, _ = self.layout.from_hf(hf)
+        task_name = self.recorded(hf.config).get("task_name", "ner")
+        head = TokenClassificationHead(layer_dims=stack.layer_dims, task_name=task_name,
+                                       label_list=self.id2label(hf.config))
+        load_stack(head, stack)
+        return head, {}
+
+
+HEAD_CONVERTERS: dict[str, HeadConverter] = {
+    "TextClassificationHead": SequenceHeadConverter(
+        "AutoModelForSequenceClassification", "single_label_classification"),
+    "MultiLabelTextClassificationHead": SequenceHeadConverter(
+        "AutoModelForSequenceClassification", "multi_label_classification",
+        head_class=MultiLabelTextClassificationHead),
+    "RegressionHead": SequenceHeadConverter(
+        "AutoModelForSequenceClassification", "regression", head_class=RegressionHead),
+    "TokenClassificationHead": TokenHeadConverter("AutoModelForTokenClassification",
+                                                  per_token=True),
+}
+"""FARM head class name → its converter."""
+
+TASK_TYPES: dict[str, HeadConverter] = {
+    "text_classification": HEAD_CONVERTERS["TextClassificationHead"],
+    "multilabel_text_classification": HEAD_CONVERTERS["MultiLabelTextClassificationHead"],
+    "regression": HEAD_CONVERTERS["RegressionHead"],
+    "ner": HEAD_CONVERTERS["TokenClassificationHead"],
+}
+"""``task_type`` → converter, for loading a Hugging Face model as a FARM model. For
+``"text_classification"`` the model's ``problem_type`` may pick the multilabel or
+regression converter instead (see :func:`converter_for`)."""
+
+_BY_PROBLEM_TYPE = {
+    "multi_label_classification": "multilabel_text_classification",
+    "regression": "regression",
+}
+# The head class a Hugging Face class name ends in, for task_type=None.
+_BY_ARCHITECTURE_SUFFIX = {
+    "ForSequenceClassification": "text_classification",
+    "ForTokenClassification": "ner",
+}
+
+
+def converter_for(task_type: str | None, config: PretrainedConfig) -> tuple[str, HeadConverter]:
+    """The task type and converter for a Hugging Face model with ``config``.
+
+    ``task_type=None`` takes the task from ``config.architectures``; a sequence
+    classification model's ``problem_type`` (or one label) selects multilabel / regression.
+    """
+    if task_type is None:
+        for arch in getattr(config, "architectures", None) or []:
+            for suffix, task in _BY_ARCHITECTURE_SUFFIX.items():
+                if str(arch).endswith(suffix):
+                    task_type = task
+        if task_type is None:
+            raise FarmError(
+                f"Cannot tell the task of this model (architectures: "
+                f"{getattr(config, 'architectures', None)}); pass task_type= one of "
+                f"{sorted(TASK_TYPES)}."
+            )
+    if task_type not in TASK_TYPES:
+        raise FarmError(
+            f"Unknown task_type {task_type!r} for a Hugging Face model."
+            f"{did_you_mean(task_type, TASK_TYPES)} Valid choices: {sorted(TASK_TYPES)}."
+        )
+    if task_type == "text_classification":
+        problem = getattr(config, "problem_type", None)
+        if problem is None and getattr(config, "num_labels", 2) == 1:
+            problem = "regression"
+        task_type = _BY_PROBLEM_TYPE.get(problem or "", task_type)
+    return task_type, TASK_TYPES[task_type]

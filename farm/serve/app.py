@@ -1,0 +1,241 @@
+"""The REST API (FastAPI): health, the served models, inference, and the demo page.
+
+Models are loaded once, when the app is created; a request names a model by its id (1, 2,
+... in the order given) or its name (the folder's name) and can make the server read
+nothing else: the demo page's files are a fixed list inside the package.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from farm import __version__
+from farm.conversion.onnx_model import OnnxAdaptiveModel
+from farm.errors import FarmError
+from farm.infer import Inferencer
+from farm.modeling.adaptive_model import MODEL_META
+from farm.serve.limits import BodySizeLimit, ServerLimits
+from farm.serve.tasks import InputForm, check_inputs, example, form_for
+
+logger = logging.getLogger(__name__)
+
+STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+
+
+class InferenceRequest(BaseModel):
+    """The body of ``POST /models/{model_id}/inference``."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={
+        "examples": [{"input": [{"text": "A warm, clever film."}]}]})
+    input: list[Any] = Field(description="One dict per input; its fields depend on the model "
+                             "(GET /models shows them: e.g. {\"text\": ...}).")
+
+
+class HeadResult(BaseModel):
+    """All predictions of one head (FARM's result format, every input in one list)."""
+
+    task: str
+    task_name: str
+    predictions: list[Any]
+
+
+class TaskInfo(BaseModel):
+    task_name: str
+    task: str
+    labels: list[str] | None
+    pred_threshold: float | None = None
+
+
+class ModelInfo(BaseModel):
+    id: int
+    name: str
+    task: str
+    tasks: list[TaskInfo]
+    labels: list[str] | None
+    language: str | None
+    backend: str
+    form: dict[str, Any]
+    max_seq_len: int
+
+
+class ApiError(Exception):
+    """An answer with ``status`` and ``{"detail": message, "errors": [...]}``."""
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.errors = status, message, errors or []
+
+
+@dataclass
+class ServedModel:
+    """A model the server answers for."""
+
+    id: int
+    name: str
+    inferencer: Inferencer
+    form: InputForm
+    lock: threading.Lock
+
+    def describe(self) -> ModelInfo:
+        heads = self.inferencer.model.heads
+        tasks = [TaskInfo(task_name=h.task_name, task=h.task_type, labels=h.label_list,
+                          pred_threshold=getattr(h, "pred_threshold", None)) for h in heads]
+        language_model = self.inferencer.model.language_model
+        return ModelInfo(
+            id=self.id, name=self.name, task=tasks[0].task if len(tasks) == 1 else "multitask",
+            tasks=tasks, labels=tasks[0].labels, language=language_model.language,
+            backend="onnx" if isinstance(self.inferencer.model, OnnxAdaptiveModel) else "pytorch",
+            form=self.form.describe(), max_seq_len=self.inferencer.processor.max_seq_len,
+        )
+
+
+def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int = 32,
+                task_type: str | None = None) -> list[ServedModel]:
+    """Load each model folder (FARM or ONNX export; a Hugging Face folder with
+    ``task_type``) once; ids count from 1."""
+    served: list[ServedModel] = []
+    for position, item in enumerate(model_dirs, start=1):
+        if isinstance(item, Inferencer):
+            inferencer = item
+            name = item.name or f"model-{position}"
+        else:
+            farm_folder = (Path(item) / MODEL_META).is_file()
+            inferencer = Inferencer.load(item, batch_size=batch_size, return_class_probs=True,
+                                         disable_tqdm=True,
+                                         task_type=None if farm_folder else task_type)
+            name = Path(item).resolve().name
+        taken = {m.name for m in served}
+        unique, n = name, 2
+        while unique in taken:
+            unique, n = f"{name}-{n}", n + 1
+        form = form_for(inferencer.processor, [h.task_type for h in inferencer.model.heads])
+        served.append(ServedModel(position, unique, inferencer, form, threading.Lock()))
+        logger.info("Serving model %d '%s' (%s)", position, unique, form.name)
+    return served
+
+
+def merge_batches(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One result dict per head with every input's prediction, from the inferencer's one
+    dict per batch and head."""
+    merged: dict[str, dict[str, Any]] = {}
+    for result in results:
+        entry = merged.setdefault(result["task_name"], {
+            "task": result["task"], "task_name": result["task_name"], "predictions": []})
+        entry["predictions"].extend(result["predictions"])
+    return list(merged.values())
+
+
+def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits | None = None,
+               batch_size: int = 32, task_type: str | None = None) -> FastAPI:
+    """The FastAPI app serving ``models`` (folders or ready inferencers).
+
+    Args:
+        models (Sequence[str | Path | Inferencer]): FARM model folders, ONNX exports, or
+            inferencers; loaded here, once.
+        limits (ServerLimits | None): Request limits (default :class:`ServerLimits`).
+        batch_size (int): Inference batch size.
+        task_type (str | None): For Hugging Face folders among ``models`` (see
+            ``Inferencer.load``); FARM models and ONNX exports know their task.
+
+    Example:
+        >>> app = create_app(["saved_models/sentiment"])
+        >>> # uvicorn.run(app, host="127.0.0.1", port=8000)
+    """
+    if not models:
+        raise FarmError("Give at least one model folder to serve.")
+    limits = limits or ServerLimits()
+    served = load_models(models, batch_size=batch_size, task_type=task_type)
+    by_key = {str(m.id): m for m in served} | {m.name: m for m in served}
+    static = {name: resources.files("farm.serve").joinpath("static", name).read_bytes()
+              for name in [*STATIC_FILES, "index.html"]}
+
+    app = FastAPI(title="FARM", version=__version__, description=(
+        "Predictions of FARM models. `GET /models` lists the models and the fields of their "
+        "input dicts; `POST /models/{model_id}/inference` with `{\"input\": [...]}` returns "
+        "one result per head holding every input's prediction. The demo page is at `/`."))
+    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    app.state.models = served
+    app.state.limits = limits
+
+    @app.exception_handler(ApiError)
+    async def api_error(request: Request, error: ApiError) -> JSONResponse:
+        return JSONResponse({"detail": error.message, "errors": error.errors},
+                            status_code=error.status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+                  for e in error.errors()]
+        bad_json = any(e["type"] == "json_invalid" for e in error.errors())
+        detail = ("The body is not valid JSON." if bad_json else
+                  'The body must be {"input": [ {...}, ... ]}: ' +
+                  "; ".join(f"{e['loc']}: {e['msg']}" for e in errors))
+        return JSONResponse({"detail": detail, "errors": errors},
+                            status_code=400 if bad_json else 422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse({"detail": error.detail, "errors": []},
+                            status_code=error.status_code)
+
+    def lookup(model_id: str) -> ServedModel:
+        if model_id not in by_key:
+            known = [f"{m.id} ({m.name})" for m in served]
+            raise ApiError(404, f"No model '{model_id}'; this server has {known}.")
+        return by_key[model_id]
+
+    @app.get("/health", summary="Liveness and the number of models")
+    def health() -> dict[str, Any]:
+        return {"status": "ok", "models": len(served), "farm_version": __version__}
+
+    @app.get("/models", response_model=list[ModelInfo], summary="The served models")
+    def list_models() -> list[ModelInfo]:
+        return [m.describe() for m in served]
+
+    @app.get("/models/{model_id}", response_model=ModelInfo, summary="One served model")
+    def get_model(model_id: str) -> ModelInfo:
+        return lookup(model_id).describe()
+
+    @app.post("/models/{model_id}/inference", response_model=list[HeadResult],
+              summary="Predictions for a list of input dicts",
+              responses={404: {"description": "Unknown model"},
+                         413: {"description": "Body too large"},
+                         422: {"description": "Invalid input (every problem is listed)"}})
+    def inference(model_id: str, body: InferenceRequest) -> list[dict[str, Any]]:
+        model = lookup(model_id)
+        problems = check_inputs(body.input, model.form, limits.max_inputs, limits.max_text_chars)
+        if problems:
+            summary = "; ".join(f"{p['loc']}: {p['msg']}" for p in problems[:5])
+            more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+            raise ApiError(422, f"Invalid input for model '{model.name}' (inputs like "
+                           f"{example(model.form)}): {summary}{more}", problems)
+        with model.lock:
+            try:
+                results = model.inferencer.inference_from_dicts(body.input)
+            except FarmError as error:
+                raise ApiError(422, str(error)) from error
+        return merge_batches(results)
+
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    def demo_page() -> HTMLResponse:
+        return HTMLResponse(static["index.html"])
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def static_file(name: str) -> Response:
+        if name not in STATIC_FILES:
+            raise ApiError(404, f"No file '{name}'.")
+        return Response(static[name], media_type=STATIC_FILES[name])
+
+    return app

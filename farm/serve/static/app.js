@@ -1,0 +1,252 @@
+// FARM demo page: pick a model, type an input, see its predictions. Plain JavaScript, no
+// build step, no external resources. Text from users and models is only ever set as
+// textContent, never parsed as HTML.
+"use strict";
+
+(function () {
+  // Input dicts per form (the form names of farm/serve/tasks.py).
+  const FORMS = {
+    text: () => [{ text: value("text") }],
+    text_pair: () => [{ text: value("pair-text"), text_b: value("pair-text-b") }],
+    qa: () => [{ questions: [value("question")], text: value("context") }],
+  };
+
+  // Renderers per head task type: (prediction, task info, input dict) -> element.
+  const RENDERERS = {
+    text_classification: renderClassification,
+    multilabel_text_classification: renderMultilabel,
+    regression: renderRegression,
+    ner: renderEntities,
+    embeddings: renderEmbedding,
+    qa: renderAnswers,
+    question_answering: renderAnswers,
+  };
+
+  let models = [];
+
+  function $(id) { return document.getElementById(id); }
+  function value(id) { return $(id).value; }
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, val] of Object.entries(attrs || {})) {
+      if (key === "class") node.className = val;
+      else if (key === "style") node.style.cssText = val;
+      else node.setAttribute(key, val);
+    }
+    for (const child of children) {
+      if (child === null || child === undefined) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  function percent(p) { return (100 * p).toFixed(1) + "%"; }
+
+  function currentModel() {
+    return models.find((m) => String(m.id) === $("model").value);
+  }
+
+  function showForm(name) {
+    for (const part of document.querySelectorAll(".form-part")) {
+      part.hidden = part.dataset.form !== name;
+    }
+  }
+
+  function describe(model) {
+    const tasks = model.tasks.map((t) => t.task_name + " (" + t.task + ")").join(", ");
+    const labels = model.labels ? " · labels: " + model.labels.join(", ") : "";
+    return tasks + labels + " · " + model.backend + (model.language ? " · " + model.language : "");
+  }
+
+  async function loadModels() {
+    const response = await fetch("/models");
+    models = await response.json();
+    const select = $("model");
+    select.replaceChildren(...models.map((m) => el("option", { value: String(m.id) },
+      m.id + ": " + m.name)));
+    onModelChange();
+  }
+
+  function onModelChange() {
+    const model = currentModel();
+    if (!model) return;
+    $("model-info").textContent = describe(model);
+    showForm(model.form.name in FORMS ? model.form.name : "text");
+    $("output").hidden = true;
+  }
+
+  async function predict(event) {
+    event.preventDefault();
+    const model = currentModel();
+    if (!model) return;
+    const formName = model.form.name in FORMS ? model.form.name : "text";
+    const inputs = FORMS[formName]();
+    const button = $("predict");
+    button.disabled = true;
+    $("status").textContent = "Predicting…";
+    const started = performance.now();
+    try {
+      const response = await fetch("/models/" + model.id + "/inference", {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ input: inputs }),
+      });
+      const body = await response.json();
+      if (!response.ok) {
+        showError(body);
+        $("status").textContent = "";
+      } else {
+        renderResults(body, model, inputs[0]);
+        $("status").textContent = "Done in " + Math.round(performance.now() - started) + " ms";
+      }
+    } catch (error) {
+      showError({ detail: String(error) });
+      $("status").textContent = "";
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function showError(body) {
+    $("output").hidden = false;
+    $("result").replaceChildren();
+    const box = $("error");
+    box.hidden = false;
+    const lines = (body.errors || []).map((e) => e.loc + ": " + e.msg);
+    box.textContent = body.detail && lines.length ? lines.join("\n") : (body.detail || "Error");
+  }
+
+  // One section per head; the demo sends one input, so each head has one prediction.
+  function renderResults(results, model, input) {
+    $("output").hidden = false;
+    $("error").hidden = true;
+    const sections = results.map((result) => {
+      const task = model.tasks.find((t) => t.task_name === result.task_name) || {};
+      const render = RENDERERS[result.task] || renderRaw;
+      return el("div", { class: "head-result", "data-task": result.task },
+        el("h2", {}, result.task_name, " ", el("span", { class: "task" }, "(" + result.task + ")")),
+        render(result.predictions[0], task, input));
+    });
+    $("result").replaceChildren(...sections);
+  }
+
+  function bars(rows) {
+    return el("div", { class: "bars" }, ...rows.map((row) =>
+      el("div", { class: "bar-row" + (row.mark ? " " + row.mark : ""), "data-label": row.label },
+        el("span", { class: "bar-label" }, row.label),
+        el("div", { class: "bar-track" },
+          el("div", { class: "bar-fill", style: "width: " + percent(row.p) })),
+        el("span", { class: "bar-value" }, percent(row.p)))));
+  }
+
+  function renderClassification(pred, task) {
+    const labels = task.labels || [pred.label];
+    const probs = pred.probabilities ||
+      labels.map((l) => (l === pred.label ? pred.probability : 0));
+    const rows = labels.map((label, i) => ({
+      label, p: probs[i], mark: label === pred.label ? "top" : "" }));
+    return el("div", { class: "classification" },
+      el("p", { class: "prediction" }, el("span", { class: "label" }, pred.label),
+        el("span", { class: "score" }, percent(pred.probability))),
+      bars(rows));
+  }
+
+  function renderMultilabel(pred, task) {
+    const labels = task.labels || pred.label;
+    const chosen = new Set(pred.label);
+    const rows = labels.map((label, i) => ({
+      label, p: pred.probabilities[i], mark: chosen.has(label) ? "chosen" : "" }));
+    const threshold = task.pred_threshold !== undefined && task.pred_threshold !== null
+      ? "labels from " + percent(task.pred_threshold) + " on are predicted" : "";
+    return el("div", { class: "multilabel" },
+      el("p", { class: "prediction" }, el("span", { class: "label" },
+        pred.label.length ? pred.label.join(", ") : "no label")),
+      bars(rows), el("p", { class: "threshold" }, threshold));
+  }
+
+  function renderRegression(pred) {
+    return el("p", { class: "prediction regression" },
+      el("span", { class: "label" }, Number(pred.pred).toFixed(4)));
+  }
+
+  // The input text with each [start, end) span wrapped in a <mark>.
+  function highlight(text, spans, make) {
+    const parts = [];
+    let at = 0;
+    for (const span of [...spans].sort((a, b) => a.start - b.start)) {
+      if (span.start < at) continue;
+      parts.push(text.slice(at, span.start), make(span, text.slice(span.start, span.end)));
+      at = span.end;
+    }
+    parts.push(text.slice(at));
+    return el("p", { class: "highlighted" }, ...parts);
+  }
+
+  function renderEntities(entities, task, input) {
+    const text = input.text || "";
+    if (!entities || !entities.length) {
+      return el("div", {}, el("p", { class: "highlighted" }, text),
+        el("p", { class: "none" }, "No entities found."));
+    }
+    return el("div", { class: "entities" },
+      highlight(text, entities, (e, slice) => el("mark", {
+        class: "entity", "data-label": e.label, title: e.label + " " + percent(e.probability),
+      }, slice, el("span", { class: "tag" }, e.label))),
+      el("ul", { class: "entity-list" }, ...entities.map((e) =>
+        el("li", {}, e.context + " — " + e.label + " (" + percent(e.probability) + ")"))));
+  }
+
+  function renderEmbedding(pred) {
+    const vec = pred.vec;
+    const flat = Array.isArray(vec[0]) ? vec.flat() : vec;
+    const norm = Math.sqrt(flat.reduce((s, x) => s + x * x, 0));
+    const size = Array.isArray(vec[0]) ? vec.length + " × " + vec[0].length : String(vec.length);
+    return el("div", { class: "embedding" },
+      el("p", {}, "Vector of size " + size + ", norm " + norm.toFixed(4)),
+      el("p", { class: "vector" }, "[" + flat.slice(0, 8).map((x) => x.toFixed(4)).join(", ") +
+        (flat.length > 8 ? ", …" : "") + "]"));
+  }
+
+  // QA: the top answer highlighted in the context, then every answer with its score.
+  function renderAnswers(pred, task, input) {
+    const text = input.text || "";
+    const answers = (pred && pred.answers) || [];
+    const top = answers[0];
+    const parts = [el("p", { class: "question" }, el("strong", {}, "Q: "), pred.question || "")];
+    if (!top || !top.answer) {
+      parts.push(el("p", { class: "prediction no-answer" }, "No answer in the text",
+        top ? el("span", { class: "score" }, "score " + Number(top.score).toFixed(3)) : null));
+      parts.push(el("p", { class: "highlighted" }, text));
+    } else {
+      let start = top.offset_answer_start;
+      let end = top.offset_answer_end;
+      if (text.slice(start, end) !== top.answer && text.indexOf(top.answer) >= 0) {
+        start = text.indexOf(top.answer);
+        end = start + top.answer.length;
+      }
+      parts.push(el("p", { class: "prediction" }, el("span", { class: "label" }, top.answer),
+        el("span", { class: "score" }, "score " + Number(top.score).toFixed(3) +
+          (top.probability !== undefined ? " · probability " + percent(top.probability) : ""))));
+      parts.push(highlight(text, [{ start, end }], (span, slice) =>
+        el("mark", { class: "answer" }, slice)));
+    }
+    if (answers.length > 1) {
+      parts.push(el("ol", { class: "answers" }, ...answers.map((a) => el("li", {},
+        (a.answer || "(no answer)") + " — score " + Number(a.score).toFixed(3)))));
+    }
+    return el("div", { class: "qa" }, ...parts);
+  }
+
+  function renderRaw(pred) {
+    return el("pre", {}, JSON.stringify(pred, null, 2));
+  }
+
+  window.FARMDemo = { renderResults, showForm, RENDERERS, FORMS };
+
+  document.addEventListener("DOMContentLoaded", () => {
+    $("model").addEventListener("change", onModelChange);
+    $("form").addEventListener("submit", predict);
+    loadModels().catch((error) => showError({ detail: "Cannot list the models: " + error }));
+  });
+})();

@@ -1,0 +1,153 @@
+"""The ``farm`` command end to end on a tiny model: train an example config, eval, predict,
+export-onnx, convert; exit codes and --help; a grid logged as MLflow runs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from farm.cli import EXIT_CONFIG, EXIT_INPUT, EXIT_OK, main
+from farm.infer import Inferencer
+from tests.farm_helpers import write_separable_data
+from tests.tiny_models import TinyModelFactory
+
+pytest.importorskip("yaml")
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "configs" / "text_classification.yaml"
+COMMANDS = ["train", "eval", "predict", "serve", "export-onnx", "convert"]
+TEXTS = ["good food with friends", "bad movie at night", "good show"]
+
+
+@pytest.fixture(scope="module")
+def trained(tiny_model_factory: TinyModelFactory, tmp_path_factory: pytest.TempPathFactory
+            ) -> Path:
+    """``farm train`` on the sentiment example config with a tiny model, one epoch."""
+    out = tmp_path_factory.mktemp("cli") / "sentiment"
+    code = main(["-q", "train", str(EXAMPLE),
+                 "--set", f"model.language_model={tiny_model_factory('bert')}",
+                 "--set", f"experiment.output_dir={out}", "--set", "trainer.epochs=1",
+                 "--set", "trainer.batch_size=32", "--set", "optimizer.learning_rate=1e-3"])
+    assert code == EXIT_OK
+    return out
+
+
+def test_train_saves_a_model_with_its_results(trained: Path) -> None:
+    summary = json.loads((trained / "experiment.json").read_text())
+    assert summary["run"] == "sentiment"
+    assert 0.0 <= summary["test"][0]["acc"] <= 1.0
+    assert summary["config"]["trainer"]["epochs"] == 1
+    assert summary["config"]["heads"][0]["_balanced_class_weights"] is True
+    inferencer = Inferencer.load(trained, disable_tqdm=True)
+    assert inferencer.model.heads[0].label_list == ["negative", "positive"]
+    assert inferencer.model.heads[0].class_weights is not None
+
+
+def test_eval_gives_the_trainers_test_metrics(trained: Path, tmp_path: Path) -> None:
+    test_file = EXAMPLE.parents[1] / "sentiment" / "test.tsv"
+    assert main(["-q", "eval", str(trained), str(test_file), "--output",
+                 str(tmp_path / "eval.json")]) == EXIT_OK
+    (result,) = json.loads((tmp_path / "eval.json").read_text())
+    summary = json.loads((trained / "experiment.json").read_text())
+    assert result["task_name"] == "text_classification"
+    assert result["acc"] == pytest.approx(summary["test"][0]["acc"])
+
+
+def test_predict_from_jsonl_and_tsv(trained: Path, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps({"text": t}) + "\n" for t in TEXTS))
+    assert main(["-q", "predict", str(trained), str(tmp_path / "in.jsonl"), "--batch-size", "2",
+                 "--output", str(tmp_path / "out.json")]) == EXIT_OK
+    (result,) = json.loads((tmp_path / "out.json").read_text())
+    reference = Inferencer.load(trained, disable_tqdm=True, batch_size=8)
+    expected = reference.inference_from_dicts([{"text": t} for t in TEXTS])[0]["predictions"]
+    assert [p["label"] for p in result["predictions"]] == [p["label"] for p in expected]
+    assert len(result["predictions"]) == 3  # every batch, not only the first
+
+    (tmp_path / "in.tsv").write_text("text\n" + "".join(f"{t}\n" for t in TEXTS))
+    capsys.readouterr()
+    assert main(["-q", "predict", str(trained), str(tmp_path / "in.tsv")]) == EXIT_OK
+    (printed,) = json.loads(capsys.readouterr().out)
+    assert [p["context"] for p in printed["predictions"]] == TEXTS
+
+
+def test_export_onnx_and_convert_round_trip(trained: Path, tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime")
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    assert main(["-q", "export-onnx", str(trained), str(tmp_path / "onnx")]) == EXIT_OK
+    assert main(["-q", "convert", str(trained), str(tmp_path / "hf"),
+                 "--to", "transformers"]) == EXIT_OK
+    assert main(["-q", "convert", str(tmp_path / "hf"), str(tmp_path / "back"),
+                 "--to", "farm"]) == EXIT_OK
+    dicts = [{"text": t} for t in TEXTS]
+
+    def probabilities(model_dir: Path) -> torch.Tensor:
+        inferencer = Inferencer.load(model_dir, return_class_probs=True, disable_tqdm=True)
+        result = inferencer.inference_from_dicts(dicts)[0]["predictions"]
+        return torch.tensor([p["probabilities"] for p in result])
+
+    expected = probabilities(trained)
+    for folder in ("onnx", "back"):
+        assert float((probabilities(tmp_path / folder) - expected).abs().max()) < 1e-5
+    hf = AutoModelForSequenceClassification.from_pretrained(tmp_path / "hf").eval()
+    encoded = AutoTokenizer.from_pretrained(tmp_path / "hf")(TEXTS, padding=True,
+                                                              return_tensors="pt")
+    with torch.no_grad():
+        hf_probs = hf(**encoded).logits.softmax(-1)
+    assert float((hf_probs - expected).abs().max()) < 1e-5
+    assert hf.config.id2label == {0: "negative", 1: "positive"}
+
+
+def test_exit_codes_and_help(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in COMMANDS:
+        with pytest.raises(SystemExit) as done:
+            main([command, "--help"])
+        assert done.value.code == 0
+        assert f"usage: farm {command}" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as done:
+        main(["trian"])
+    assert done.value.code == 2
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: {data_dir: nowhere}\nprocessor: {type: Nope}\n")
+    assert main(["train", str(bad)]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert "problem(s) in the experiment config" in err and "processor.type" in err
+    assert main(["eval", str(tmp_path / "no_model"), str(bad)]) == EXIT_INPUT
+    assert "is not a saved FARM model" in capsys.readouterr().err
+    assert main(["predict", str(tmp_path), str(tmp_path / "missing.jsonl")]) == EXIT_INPUT
+    assert "missing.jsonl not found" in capsys.readouterr().err
+
+
+def test_a_grid_is_one_mlflow_run_per_combination(tiny_model_factory: TinyModelFactory,
+                                                  tmp_path: Path) -> None:
+    mlflow = pytest.importorskip("mlflow")
+    write_separable_data(tmp_path / "data", n_train=16, n_test=4)
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    config = {
+        "experiment": {"name": "grid", "output_dir": "out"},
+        "data": {"data_dir": "data", "test_filename": "test.tsv", "dev_split": 0.25},
+        "processor": {"type": "TextClassificationProcessor", "max_seq_len": 16,
+                      "label_list": ["negative", "positive"], "metric": "acc"},
+        "model": {"language_model": str(tiny_model_factory("bert"))},
+        "heads": [{"type": "TextClassificationHead"}],
+        "optimizer": {"learning_rate": [1e-3, 1e-4]},
+        "trainer": {"epochs": 1, "batch_size": 8, "evaluate_every": 0},
+        "tracking": {"type": "mlflow", "tracking_uri": uri},
+    }
+    (tmp_path / "grid.json").write_text(json.dumps(config))
+    try:
+        assert main(["-q", "train", str(tmp_path / "grid.json")]) == EXIT_OK
+    finally:
+        mlflow.set_tracking_uri(None)
+    names = ["grid-learning_rate=0.001", "grid-learning_rate=0.0001"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(names)
+    client = mlflow.tracking.MlflowClient(uri)
+    experiment = client.get_experiment_by_name("grid")
+    runs = client.search_runs([experiment.experiment_id])
+    assert sorted(r.info.run_name for r in runs) == sorted(names)
+    by_name = {r.info.run_name: r for r in runs}
+    assert by_name[names[0]].data.params["learning_rate"] == "0.001"
+    assert "test_acc_text_classification" in by_name[names[1]].data.metrics

@@ -1,0 +1,213 @@
+"""The demo page in a real headless Chromium: `farm serve` on loopback, the form filled and
+submitted, the rendered result read back and compared with the API's answer, screenshots
+saved (in ``tmp_path``, and in ``$FARM_SCREENSHOT_DIR`` when set).
+
+Needs Debian's ``chromium`` (``/usr/bin/chromium``) and the ``playwright`` package (no
+browser is downloaded); ``.ci/run`` installs chromium. Skipped, with the reason, without them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.deploy_helpers import save_task_model
+
+CHROMIUM = Path("/usr/bin/chromium")
+if not CHROMIUM.exists():
+    pytest.skip("Debian's chromium is not installed (apt-get install -y chromium); .ci/run "
+                "installs it", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is needed")
+
+SENTENCE = "Anna visited Paris with friends"
+QA_CONTEXT = "FARM was released by deepset in 2019. It runs on PyTorch."
+QA_MODEL = {
+    "id": 1, "name": "qa-model", "task": "question_answering", "labels": None,
+    "tasks": [{"task_name": "question_answering", "task": "question_answering",
+               "labels": None, "pred_threshold": None}],
+    "language": "english", "backend": "pytorch", "max_seq_len": 256,
+    "form": {"name": "qa", "fields": {"questions": "texts", "text": "text"},
+             "optional": {}, "help": {}},
+}
+QA_RESULT = [{"task": "qa", "task_name": "question_answering", "predictions": [{
+    "question": "When was FARM released?", "id": None, "ground_truth": None,
+    "answers": [
+        {"score": 7.25, "probability": 0.91, "answer": "2019", "offset_answer_start": 32,
+         "offset_answer_end": 36, "context": "released by deepset in 2019.",
+         "offset_context_start": 9, "offset_context_end": 37, "document_id": None},
+        {"score": 1.5, "probability": 0.05, "answer": "", "offset_answer_start": 0,
+         "offset_answer_end": 0, "context": "", "offset_context_start": 0,
+         "offset_context_end": 0, "document_id": None}],
+    "no_ans_gap": 5.75}]}]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def post(url: str, body: dict[str, Any]) -> Any:
+    request = urllib.request.Request(url, data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        return json.loads(response.read())
+
+
+@pytest.fixture(scope="module")
+def server(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`python -m farm serve` with a sentiment, an NER and a text-pair model."""
+    root = tmp_path_factory.mktemp("demo")
+    dirs = [save_task_model(task, tiny_bert_dir, root / name) for task, name in
+            [("text_classification", "sentiment"), ("ner", "entities"),
+             ("text_pair", "pairs")]]
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "farm", "-q", "serve", *map(str, dirs), "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(240):
+            if process.poll() is not None:
+                pytest.fail(f"farm serve exited: {process.stdout.read() if process.stdout else ''}")
+            try:
+                with urllib.request.urlopen(url + "/health", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.25)
+        else:
+            pytest.fail("farm serve did not answer /health within 60 s")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    with sync_api.sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        yield chromium
+        chromium.close()
+
+
+def screenshot(page: Any, tmp_path: Path, name: str) -> None:
+    path = tmp_path / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 0
+    if os.environ.get("FARM_SCREENSHOT_DIR"):
+        target = Path(os.environ["FARM_SCREENSHOT_DIR"])
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, target / path.name)
+
+
+def test_classification_and_entities_render_what_the_api_returns(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(server + "/")
+    page.wait_for_selector("#model option", state="attached")
+    assert page.locator("#model option").all_inner_texts() == [
+        "1: sentiment", "2: entities", "3: pairs"]
+    assert page.is_visible("#text") and not page.is_visible("#question")
+
+    page.fill("#text", "A warm, clever film.")
+    page.click("#predict")
+    page.wait_for_selector(".head-result .bar-row")
+    body = {"input": [{"text": "A warm, clever film."}]}
+    (expected,) = post(server + "/models/1/inference", body)
+    prediction = expected["predictions"][0]
+    assert page.inner_text(".prediction .label") == prediction["label"]
+    rows = page.locator(".bar-row")
+    assert rows.count() == 2
+    assert [rows.nth(i).get_attribute("data-label") for i in range(2)] == ["negative", "positive"]
+    shown = [rows.nth(i).locator(".bar-value").inner_text() for i in range(2)]
+    assert shown == [f"{100 * p:.1f}%" for p in prediction["probabilities"]]
+    top = page.locator(".bar-row.top").get_attribute("data-label")
+    assert top == prediction["label"]
+    screenshot(page, tmp_path, "demo_classification")
+
+    page.select_option("#model", "2")
+    page.fill("#text", SENTENCE)
+    page.click("#predict")
+    page.wait_for_selector(".head-result[data-task='ner']")
+    (entities,) = post(server + "/models/2/inference", {"input": [{"text": SENTENCE}]})
+    spans = entities["predictions"][0]
+    marks = page.locator("mark.entity")
+    assert marks.count() == len(spans)
+    for i, span in enumerate(spans):
+        assert marks.nth(i).get_attribute("data-label") == span["label"]
+        assert marks.nth(i).inner_text().startswith(span["context"])
+    text_without_tags = page.evaluate(
+        "() => { const p = document.querySelector('.highlighted').cloneNode(true);"
+        " p.querySelectorAll('.tag').forEach((t) => t.remove()); return p.textContent; }")
+    assert text_without_tags == SENTENCE
+    screenshot(page, tmp_path, "demo_ner")
+
+    page.select_option("#model", "3")
+    assert page.is_visible("#pair-text") and page.is_visible("#pair-text-b")
+    assert not page.is_visible("#text") and not page.is_visible("#question")
+    page.fill("#pair-text", "")
+    page.fill("#pair-text-b", "the food")
+    page.click("#predict")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error") == "input[0].text: the text is empty."
+    page.close()
+
+
+def test_qa_form_and_answer_highlighting(server: str, browser: Any, tmp_path: Path) -> None:
+    """The QA form and renderer, against a stubbed API in QA's result format (API.md):
+    the page shows the form only for a QA model and highlights the answer in its context."""
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    sent: list[Any] = []
+
+    def models(route: Any) -> None:
+        route.fulfill(status=200, content_type="application/json", body=json.dumps([QA_MODEL]))
+
+    def inference(route: Any) -> None:
+        sent.append(json.loads(route.request.post_data))
+        route.fulfill(status=200, content_type="application/json", body=json.dumps(QA_RESULT))
+
+    page.route("**/models", models)
+    page.route("**/models/1/inference", inference)
+    page.goto(server + "/")
+    page.wait_for_selector("#model option", state="attached")
+    assert page.is_visible("#question") and page.is_visible("#context")
+    assert not page.is_visible("#text")
+    page.fill("#question", "When was FARM released?")
+    page.fill("#context", QA_CONTEXT)
+    page.click("#predict")
+    page.wait_for_selector("mark.answer")
+    assert sent == [{"input": [{"questions": ["When was FARM released?"], "text": QA_CONTEXT}]}]
+    assert page.inner_text("mark.answer") == "2019"
+    assert page.inner_text(".qa .prediction .label") == "2019"
+    assert "score 7.250" in page.inner_text(".qa .prediction .score")
+    assert page.inner_text(".qa .highlighted") == QA_CONTEXT
+    assert page.locator(".answers li").all_inner_texts() == [
+        "2019 — score 7.250", "(no answer) — score 1.500"]
+    screenshot(page, tmp_path, "demo_qa")
+    page.close()
+
+
+def test_served_qa_free_page_hides_the_qa_form(server: str, browser: Any) -> None:
+    page = browser.new_page()
+    page.goto(server + "/")
+    page.wait_for_selector("#model option", state="attached")
+    for model_id in ("1", "2", "3"):
+        page.select_option("#model", model_id)
+        assert not page.is_visible("#question")
+    page.close()

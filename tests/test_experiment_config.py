@@ -1,0 +1,152 @@
+"""Experiment configs: whole-config validation messages, grid expansion, --set overrides."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from farm.errors import FarmError
+from farm.experiment import ConfigError, build_experiment, load_experiment
+from farm.experiment.config import apply_overrides
+
+pytest.importorskip("yaml")
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "configs"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def minimal(data_dir: Path, **sections: Any) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "data": {"data_dir": str(data_dir)},
+        "processor": {"type": "TextClassificationProcessor", "max_seq_len": 32,
+                      "label_list": ["negative", "positive"], "metric": "acc"},
+        "model": {"language_model": "bert-base-uncased"},
+        "heads": [{"type": "TextClassificationHead"}],
+    }
+    config.update(sections)
+    return config
+
+
+@pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.stem)
+def test_example_configs_are_valid(path: Path) -> None:
+    experiment = load_experiment(path, check_paths=SHARED_DATA.is_dir())
+    assert experiment.runs
+    data_dir = Path(experiment.config["data"]["data_dir"])
+    assert data_dir.is_absolute()  # resolved relative to the config file
+    if "sentiment" in path.stem or "grid" in path.stem:
+        assert data_dir == EXAMPLES.parent / "sentiment"
+
+
+def test_every_problem_is_listed_with_its_key_path_and_choices(tmp_path: Path) -> None:
+    config = {
+        "experimnt": {"name": "x"},
+        "data": {"data_dir": str(tmp_path / "missing"), "dev_splitt": 0.2},
+        "processor": {"type": "TextClassificationProcessor", "max_seq_len": "sixty",
+                      "label_list": ["a", "b"], "metric": "accuracy", "data_dir": "x"},
+        "model": {"language_model": "./no_such_model"},
+        "heads": [{"type": "TextClassificationHead", "num_label": 2},
+                  {"type": "RegresionHead"},
+                  {"type": "TextClassificationHead", "task_name": "sentiment"}],
+        "optimizer": {"learning_rate": -1.0},
+        "trainer": {"epochs": [1, "two"], "early_stopping": {"metric": "acc", "mode": "maximum"}},
+        "tracking": {"type": "mlfow"},
+    }
+    with pytest.raises(ConfigError) as error:
+        build_experiment(config, "bad.yaml")
+    problems = dict(error.value.problems)
+    assert problems["experimnt"].startswith("unknown section. Did you mean 'experiment'?")
+    assert "Did you mean 'dev_split'?" in problems["data.dev_splitt"]
+    assert problems["processor.max_seq_len"] == "expected an integer; got str 'sixty'"
+    assert problems["processor.metric"].startswith("unknown metric 'accuracy'.")
+    assert "'acc'" in problems["processor.metric"]
+    assert problems["processor.data_dir"] == "'data_dir' belongs in the data section"
+    assert "folder ./no_such_model not found" in problems["model.language_model"]
+    assert "Did you mean 'num_labels'?" in problems["heads.0.num_label"]
+    assert "Did you mean 'RegressionHead'?" in problems["heads.1.type"]
+    assert problems["heads.2.task_name"].startswith(
+        "the processor has no task 'sentiment'; its tasks: ['text_classification']")
+    assert problems["optimizer.learning_rate"] == "must be at least 0.0; got -1.0"
+    assert problems["trainer.epochs"] == "expected an integer; got str 'two'"
+    assert problems["trainer.early_stopping.mode"] == (
+        "'maximum' is not a valid choice. Did you mean 'max'? Valid choices: ['min', 'max'].")
+    assert "Valid choices: ['none', 'stdout', 'mlflow']" in problems["tracking.type"]
+    assert problems["data.data_dir"] == f"folder {tmp_path / 'missing'} not found"
+    assert str(error.value).startswith(f"bad.yaml: {len(problems)} problem(s)")
+
+
+def test_missing_sections_and_required_keys(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError) as error:
+        build_experiment({"data": {}, "processor": {"type": "NERProcessor"}}, check_paths=False)
+    problems = dict(error.value.problems)
+    assert problems["model"].startswith("missing section")
+    assert problems["heads"].startswith("missing section")
+    assert problems["data.data_dir"] == "missing (required)."
+    assert problems["processor.max_seq_len"] == "missing: NERProcessor needs 'max_seq_len'."
+
+
+def test_lists_expand_into_a_grid_of_runs(tmp_path: Path) -> None:
+    config = minimal(tmp_path, optimizer={"learning_rate": [1e-4, 5e-5]},
+                     trainer={"epochs": [1, 2], "batch_size": 8})
+    config["heads"][0]["layer_dims"] = {"grid": [[32, 2], [32, 16, 2]]}
+    experiment = build_experiment(config, check_paths=False)
+    assert len(experiment.runs) == 8
+    assert [r.grid_values for r in experiment.runs[:3]] == [
+        {"optimizer.learning_rate": 1e-4, "trainer.epochs": 1, "heads.0.layer_dims": [32, 2]},
+        {"optimizer.learning_rate": 1e-4, "trainer.epochs": 1,
+         "heads.0.layer_dims": [32, 16, 2]},
+        {"optimizer.learning_rate": 1e-4, "trainer.epochs": 2, "heads.0.layer_dims": [32, 2]},
+    ]
+    run = experiment.runs[-1]
+    assert run.config["optimizer"]["learning_rate"] == 5e-5
+    assert run.config["trainer"]["epochs"] == 2
+    assert run.config["heads"][0]["layer_dims"] == [32, 16, 2]
+    assert run.config["processor"]["label_list"] == ["negative", "positive"]  # not a grid
+    assert run.name == "farm-learning_rate=5e-05,epochs=2,layer_dims=[32,16,2]"
+    assert len({r.name for r in experiment.runs}) == 8
+
+
+def test_grid_values_are_checked_one_by_one(tmp_path: Path) -> None:
+    config = minimal(tmp_path, trainer={"epochs": [1, 0]}, optimizer={"learning_rate": []})
+    with pytest.raises(ConfigError) as error:
+        build_experiment(config, check_paths=False)
+    assert dict(error.value.problems) == {
+        "trainer.epochs": "must be at least 1; got 0",
+        "optimizer.learning_rate": "an empty list is not a grid; give one or more values",
+    }
+
+
+def test_files_overrides_and_paths(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "conf").mkdir()
+    (tmp_path / "conf" / "data").mkdir()
+    (tmp_path / "conf" / "data" / "train.tsv").write_text("text\tlabel\n")
+    config = minimal(Path("data"))
+    config["optimizer"] = {"learning_rate": "1e-4"}  # YAML 1.1 reads 1e-4 as a string
+    file = tmp_path / "conf" / "exp.json"
+    file.write_text(json.dumps(config))
+    experiment = load_experiment(file)
+    assert experiment.config["data"]["data_dir"] == str(tmp_path / "conf" / "data")
+    assert experiment.config["optimizer"]["learning_rate"] == 1e-4
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "train.tsv").write_text("text\tlabel\n")
+    experiment = load_experiment(file, ["data.data_dir=other", "trainer.epochs=[2, 3]",
+                                        "heads.0.num_labels=2", "experiment.seed=7"])
+    assert experiment.config["data"]["data_dir"] == str(tmp_path / "other")  # from the cwd
+    assert [r.config["trainer"]["epochs"] for r in experiment.runs] == [2, 3]
+    assert experiment.config["heads"][0]["num_labels"] == 2
+    assert experiment.config["experiment"]["seed"] == 7
+
+    with pytest.raises(ConfigError, match="--set takes key=value"):
+        load_experiment(file, ["trainer.epochs"])
+    problems = apply_overrides({"heads": []}, ["heads.3.type=X"])
+    assert problems and problems[0][0] == "heads.3.type"
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("data: [unclosed\n")
+    with pytest.raises(FarmError, match="bad.yaml: not valid YAML"):
+        load_experiment(bad)
+    with pytest.raises(FarmError, match="not found"):
+        load_experiment(tmp_path / "nope.yaml")

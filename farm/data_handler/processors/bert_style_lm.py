@@ -10,6 +10,7 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
+from farm.data_handler.encoding import tokenized_view
 from farm.data_handler.lm_documents import read_documents, split_sentences
 from farm.data_handler.lm_masking import mask_tokens
 from farm.data_handler.lm_packing import (
@@ -231,12 +232,16 @@ class BertStyleLMProcessor(Processor):
         """Every document's sentences as pieces with word starts (empty ones dropped)."""
         texts = [self._document(d, i) for i, d in enumerate(dicts)]
         flat = [s for doc in texts for s in doc]
+        # Words are the pre-tokenizer's; a tokenizer without one has no word ids worth the
+        # name (a whole text would be one word), so white space delimits its words.
+        by_word_ids = self.tokenizer.backend_tokenizer.pre_tokenizer is not None
         pieces: list[Piece] = []
         for begin in range(0, len(flat), _CHUNK):
             batch = flat[begin : begin + _CHUNK]
             encoded = self.tokenizer(batch, add_special_tokens=False, verbose=False,
                                      return_attention_mask=False, return_token_type_ids=False)
-            pieces += [_piece(e, t) for e, t in zip(encoded.encodings, batch, strict=True)]
+            pieces += [_piece(e, t, by_word_ids)
+                       for e, t in zip(encoded.encodings, batch, strict=True)]
         docs, start = [], 0
         n_empty = 0
         for doc in texts:
@@ -315,12 +320,15 @@ class BertStyleLMProcessor(Processor):
                         s["truncated_pairs"], self.max_seq_len)
 
 
-def _piece(encoding: Any, text: str) -> Piece:
+def _piece(encoding: Any, text: str, by_word_ids: bool) -> Piece:
     """A sentence's token ids and word starts: a token begins a word when its word id
-    differs from the previous token's or white space precedes it."""
-    words = encoding.word_ids
-    starts = np.zeros(len(encoding.ids), bool)
-    for i, (begin, _) in enumerate(encoding.offsets):
-        starts[i] = (i == 0 or words[i] != words[i - 1]
-                     or (begin > 0 and text[begin - 1].isspace()))
+    (the pre-tokenizer's word) differs from the previous token's."""
+    if by_word_ids:
+        words = encoding.word_ids
+        starts = np.array([i == 0 or words[i] != words[i - 1] for i in range(len(words))],
+                          dtype=bool)
+    else:
+        starts = np.array(tokenized_view(encoding, [text])["start_of_word"], dtype=bool)
+        if len(starts):
+            starts[0] = True
     return Piece(np.asarray(encoding.ids, np.int32), starts)

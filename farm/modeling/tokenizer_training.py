@@ -133,10 +133,9 @@ def _wordpiece(
     backend.normalizer = normalizer
     backend.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
     backend.decoder = decoders.WordPiece(prefix="##")
-    cls_id, sep_id = backend.token_to_id("[CLS]"), backend.token_to_id("[SEP]")
     backend.post_processor = processors.TemplateProcessing(
         single="[CLS]:0 $A:0 [SEP]:0", pair="[CLS]:0 $A:0 [SEP]:0 $B:1 [SEP]:1",
-        special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)],
+        special_tokens=[("[CLS]", vocab["[CLS]"]), ("[SEP]", vocab["[SEP]"])],
     )
     return backend
 
@@ -154,8 +153,9 @@ def _byte_level_bpe(
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False,
     )
     backend.train_from_iterator(corpus, trainer=trainer)
+    # The special tokens were added first, so they have ids 0 to 4.
     backend.post_processor = processors.RobertaProcessing(
-        ("</s>", backend.token_to_id("</s>")), ("<s>", backend.token_to_id("<s>")),
+        ("</s>", BPE_SPECIALS.index("</s>")), ("<s>", BPE_SPECIALS.index("<s>")),
         trim_offsets=True, add_prefix_space=False,
     )
     return backend

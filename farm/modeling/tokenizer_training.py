@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tokenizers import Tokenizer as BackendTokenizer
 from tokenizers import decoders, models, normalizers, pre_tokenizers, processors, trainers
-from transformers import BertTokenizer, PreTrainedTokenizerBase, RobertaTokenizer
+from transformers import BertTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
 
 from farm.errors import DataFileError, check_choice
 
@@ -23,6 +23,7 @@ ALGORITHMS = ("wordpiece", "bpe")
 # Special tokens in id order (ids 0..4), as BERT and RoBERTa number them.
 WORDPIECE_SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 BPE_SPECIALS = ["<s>", "<pad>", "</s>", "<unk>", "<mask>"]
+_MARK = "\u2581"  # marks the beginning of a word while WordPiece pieces are learned
 
 
 def train_tokenizer(
@@ -83,10 +84,12 @@ def train_tokenizer(
         )
     else:
         backend = _byte_level_bpe(corpus, vocab_size, lower_case, min_frequency)
-        wrapped = RobertaTokenizer(
+        # The generic class keeps tokenizer.json as it is (RobertaTokenizer would rebuild
+        # it on loading, without a lower-casing normalizer).
+        wrapped = PreTrainedTokenizerFast(
             tokenizer_object=backend, bos_token="<s>", eos_token="</s>", sep_token="</s>",
             cls_token="<s>", unk_token="<unk>", pad_token="<pad>", mask_token="<mask>",
-            model_max_length=model_max_length,
+            model_max_length=model_max_length, model_input_names=["input_ids", "attention_mask"],
         )
     if backend.get_vocab_size() == len(specials):
         raise DataFileError("the training texts are empty: no vocabulary was learned.",
@@ -96,6 +99,7 @@ def train_tokenizer(
 
 
 def _texts(paths: list[Path], texts: Iterable[str] | None, encoding: str) -> Iterator[str]:
+    """The non-empty lines of the files, then the non-empty texts."""
     for path in paths:
         with path.open(encoding=encoding) as handle:
             for line in handle:
@@ -107,26 +111,38 @@ def _texts(paths: list[Path], texts: Iterable[str] | None, encoding: str) -> Ite
 
 
 def _wordpiece(
-    corpus: Iterator[str], vocab_size: int, lower_case: bool, min_frequency: int
+    corpus: Iterable[str], vocab_size: int, lower_case: bool, min_frequency: int
 ) -> BackendTokenizer:
     normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=None, lowercase=lower_case
     )
-    # The pieces are learned by BPE with "##" continuations, which is what WordPiece
-    # training does, but reproducibly: tokenizers' WordPieceTrainer breaks ties between
-    # equally frequent pairs differently from run to run.
-    learner = BackendTokenizer(models.BPE(unk_token="[UNK]", continuing_subword_prefix="##"))
+    texts = list(corpus)
+    alphabet = sorted({c for t in texts for c in normalizer.normalize_str(t)} - set(" \t\n"))
+    # The pieces are learned by BPE on words marked with a leading "▁": marked pieces
+    # begin words, the others become "##" continuations. This is how WordPiece vocabularies
+    # are learned, but reproducible: tokenizers' WordPieceTrainer (and BPE with a
+    # continuation prefix) break ties between equally frequent pairs differently from run
+    # to run.
+    learner = BackendTokenizer(models.BPE())
     learner.normalizer = normalizer
-    learner.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    learner.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.BertPreTokenizer(),
+        pre_tokenizers.Metaspace(replacement=_MARK, prepend_scheme="always", split=False),
+    ])
     trainer = trainers.BpeTrainer(
-        vocab_size=vocab_size, min_frequency=min_frequency, special_tokens=WORDPIECE_SPECIALS,
-        continuing_subword_prefix="##", show_progress=False,
+        # Room for as many merges as there can be pieces; the list is cut to vocab_size
+        # below, dropping the latest merges (word-start pieces of single characters come
+        # twice, so fewer merges would leave the vocabulary short).
+        vocab_size=max(vocab_size - len(WORDPIECE_SPECIALS), 1),
+        min_frequency=min_frequency, initial_alphabet=[_MARK, *alphabet], show_progress=False,
     )
-    learner.train_from_iterator(corpus, trainer=trainer)
-    # Ids in a canonical order (WordPiece only asks whether a piece is in the vocabulary):
-    # the learner numbers equally frequent pieces differently from run to run.
-    pieces = sorted(set(learner.get_vocab()) - set(WORDPIECE_SPECIALS))
-    vocab = {piece: i for i, piece in enumerate(WORDPIECE_SPECIALS + pieces)}
+    learner.train_from_iterator(texts, trainer=trainer)
+    learned = sorted(learner.get_vocab().items(), key=lambda item: item[1])
+    pieces = [form for char in alphabet for form in (char, f"##{char}")]  # no unknown chars
+    pieces += [p.removeprefix(_MARK) if p.startswith(_MARK) else f"##{p}"
+               for p, _ in learned if p != _MARK]
+    pieces = list(dict.fromkeys(WORDPIECE_SPECIALS + pieces))[:vocab_size]
+    vocab = {piece: i for i, piece in enumerate(pieces)}
     backend = BackendTokenizer(models.WordPiece(
         vocab=vocab, unk_token="[UNK]", continuing_subword_prefix="##"
     ))
@@ -141,7 +157,7 @@ def _wordpiece(
 
 
 def _byte_level_bpe(
-    corpus: Iterator[str], vocab_size: int, lower_case: bool, min_frequency: int
+    corpus: Iterable[str], vocab_size: int, lower_case: bool, min_frequency: int
 ) -> BackendTokenizer:
     backend = BackendTokenizer(models.BPE())
     if lower_case:

@@ -172,7 +172,7 @@ class BertLMHead(PredictionHead):
         head = cls.__new__(cls)
         PredictionHead.__init__(head, task_name=task_name, metric="perplexity")
         head._adopt(masked_lm, None)
-        own = {f"masked_lm.{k}" for k in head.state_dict()}
+        own = set(head.state_dict())
         missing = {f"masked_lm.{k}" for k in info["missing_keys"]} & own
         if missing == own:
             logger.info("%s has no masked-LM head: a new %s head was initialised.", source,
@@ -186,6 +186,18 @@ class BertLMHead(PredictionHead):
             logger.info("BertLMHead.load: n_added_tokens is not needed; the head follows the "
                         "language model's embeddings when it is connected.")
         return head
+
+    @classmethod
+    def from_language_model(cls, language_model: nn.Module, task_name: str = "lm") -> BertLMHead:
+        """A new head of the language model's architecture (e.g. for a model from
+        ``LanguageModel.from_scratch``), initialised as transformers initialises it.
+
+        Args:
+            language_model (nn.Module): A FARM ``LanguageModel``.
+            task_name (str): Task name of the head.
+        """
+        config = cast(PreTrainedModel, language_model.model).config
+        return cls(model_config=config.to_dict(), task_name=task_name)
 
     def _adopt(self, masked_lm: PreTrainedModel, tied_weights: dict[str, str] | None) -> None:
         """Keep the head part of ``masked_lm``."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -157,7 +158,7 @@ class BertStyleLMProcessor(Processor):
         if capacity < 2:
             raise ValueError(f"max_seq_len={self.max_seq_len} leaves {capacity} tokens besides "
                              "the special tokens; raise max_seq_len.")
-        docs = self._tokenized_documents(dicts)
+        docs, salts = self._tokenized_documents(dicts)
         usable = self._usable(docs, dicts)
         mask_id, replacement_ids = self._mask_vocabulary()
         label_names = [t["label_tensor_name"] for t in self.tasks.values()]
@@ -168,7 +169,9 @@ class BertStyleLMProcessor(Processor):
         corpus = [docs[k] for k in usable]
         n_truncated = n_cut = n_masked = n_tokens = 0
         for position, k in enumerate(usable):
-            rng = np.random.default_rng([self.seed, k])
+            # Seeded per document (by position and content), so a document's samples do not
+            # depend on the others, and equal positions in other files get other masks.
+            rng = np.random.default_rng([self.seed, k, salts[k]])
             pairs, cut = self._sequences(position, corpus, capacity, rng)
             n_cut += cut
             for s, (a, b, is_next) in enumerate(pairs):
@@ -228,9 +231,13 @@ class BertStyleLMProcessor(Processor):
             )
         return [s.strip() for s in doc if s.strip()]
 
-    def _tokenized_documents(self, dicts: list[dict[str, Any]]) -> list[list[Piece]]:
-        """Every document's sentences as pieces with word starts (empty ones dropped)."""
+    def _tokenized_documents(
+        self, dicts: list[dict[str, Any]]
+    ) -> tuple[list[list[Piece]], list[int]]:
+        """Every document's sentences as pieces with word starts (empty ones dropped), and
+        a checksum of each document's text."""
         texts = [self._document(d, i) for i, d in enumerate(dicts)]
+        salts = [zlib.crc32("\n".join(doc).encode("utf-8")) for doc in texts]
         flat = [s for doc in texts for s in doc]
         # Words are the pre-tokenizer's; a tokenizer without one has no word ids worth the
         # name (a whole text would be one word), so white space delimits its words.
@@ -250,7 +257,7 @@ class BertStyleLMProcessor(Processor):
             docs.append(sentences)
             start += len(doc)
         self.stats = {"documents": len(docs), "empty_sentences": n_empty}
-        return docs
+        return docs, salts
 
     def _usable(self, docs: list[list[Piece]], dicts: list[dict[str, Any]]) -> list[int]:
         """Positions of the documents that can make samples; the others are counted."""

@@ -134,7 +134,7 @@ def fine_tune(args: Any, started: float) -> None:
     record["fine_tuned"] = perplexity(model, silo)
     record.update(epochs=args.epochs, batch_size=args.batch_size, max_seq_len=args.max_seq_len,
                   learning_rate=args.learning_rate, head_learning_rate=args.head_learning_rate,
-                  test_docs=args.test_docs, seed=args.seed)
+                  train_docs=args.train_docs, test_docs=args.test_docs, seed=args.seed)
     emit(record, started)
 
 
@@ -168,7 +168,7 @@ def from_scratch(args: Any, started: float) -> None:
     record["transformers_check"] = check_in_transformers(model, tokenizer, silo)
     record.update(epochs=args.scratch_epochs, learning_rate=args.scratch_learning_rate,
                   batch_size=args.batch_size, max_seq_len=args.max_seq_len,
-                  test_docs=args.test_docs, seed=args.seed)
+                  train_docs=args.train_docs, test_docs=args.test_docs, seed=args.seed)
     emit(record, started)
 
 
@@ -221,9 +221,9 @@ def main() -> None:
     args.add_argument("--epochs", type=int, default=1, help="per phase (head only, all)")
     args.add_argument("--learning-rate", type=float, default=1e-4)
     args.add_argument("--head-learning-rate", type=float, default=1e-3)
-    args.add_argument("--train-docs", type=int, default=None,
-                      help="train on the first N articles (default: all)")
-    args.add_argument("--test-docs", type=int, default=24,
+    args.add_argument("--train-docs", type=int, default=20,
+                      help="train on the first N articles of the training file (0: all)")
+    args.add_argument("--test-docs", type=int, default=12,
                       help="test on the first N articles of test.txt (0: all)")
     args.add_argument("--from-scratch", action="store_true")
     args.add_argument("--vocab-size", type=int, default=8000)
@@ -236,6 +236,7 @@ def main() -> None:
     args.add_argument("--seed", type=int, default=42)
     parsed = args.parse_args()
     parsed.test_docs = parsed.test_docs or None
+    parsed.train_docs = parsed.train_docs or None
     quiet()
     torch.set_num_threads(parsed.threads)
     set_all_seeds(parsed.seed)

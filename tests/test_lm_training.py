@@ -113,11 +113,11 @@ def test_interrupted_lm_run_resumes_exactly(tiny_bert_dir: Path, lm_data: Path,
         model = AdaptiveModel(LanguageModel.load(tiny_bert_dir),
                               [BertLMHead.load(tiny_bert_dir), NextSentenceHead()], 0.1)
         model, optimizer, schedule = initialize_optimizer(
-            model=model, n_batches=len(silo.loaders["train"]), n_epochs=2, device="cpu",
+            model=model, n_batches=len(silo.loaders["train"]), n_epochs=1, device="cpu",
             learning_rate=2e-3)
         return Trainer.create_or_load_checkpoint(
             data_silo=silo, checkpoint_root_dir=root, model=model, optimizer=optimizer,
-            lr_schedule=schedule, epochs=2, n_gpu=0, device="cpu", disable_tqdm=True,
+            lr_schedule=schedule, epochs=1, n_gpu=0, device="cpu", disable_tqdm=True,
             evaluate_every=0, checkpoint_on_sigterm=True, checkpoints_to_keep=0)
 
     reference = build(tmp_path / "ref")

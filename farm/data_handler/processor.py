@@ -1,6 +1,7 @@
 """FARM's import path for processors; each lives in its own file under ``processors/``."""
 
 from farm.data_handler.processors import (
+    BertStyleLMProcessor,
     DelimitedProcessor,
     InferenceProcessor,
     NERProcessor,
@@ -13,6 +14,7 @@ from farm.data_handler.processors import (
 from farm.data_handler.samples import Sample, SampleBasket
 
 __all__ = [
+    "BertStyleLMProcessor",
     "DelimitedProcessor",
     "InferenceProcessor",
     "NERProcessor",

@@ -82,6 +82,7 @@ class AdaptiveModel(nn.Module):
         self.custom_loss_aggregation = loss_aggregation_fn
         for head in self.heads:
             head.resize_input(language_model.hidden_size)
+            head.connect_language_model(language_model)
         self.device = torch.device(device)
         self.to(self.device)
 
@@ -134,6 +135,7 @@ class AdaptiveModel(nn.Module):
                 "replace_head() or give the new head another task_name."
             )
         head.resize_input(self.language_model.hidden_size)
+        head.connect_language_model(self.language_model)
         self.prediction_heads.append(head.to(self.device))
         self.lm_output_types.append(head.ph_output_type)
         self.loss_weights.append(float(loss_weight))
@@ -147,6 +149,7 @@ class AdaptiveModel(nn.Module):
         index = self.head_index(task_name)
         old = self.heads[index]
         head.resize_input(self.language_model.hidden_size)
+        head.connect_language_model(self.language_model)
         self.prediction_heads[index] = head.to(self.device)
         self.lm_output_types[index] = head.ph_output_type
         return old
@@ -173,7 +176,7 @@ class AdaptiveModel(nn.Module):
         )[:2]
         outputs = {"per_token": sequence_output, "per_sequence": pooled_output}
         return [
-            head(self.dropout(outputs[output_type]))
+            head(self.dropout(outputs[output_type]), **head.batch_inputs(kwargs))
             for head, output_type in zip(self.heads, self.lm_output_types, strict=True)
         ]
 
@@ -232,7 +235,7 @@ class AdaptiveModel(nn.Module):
             task = tasks[head.task_name]
             check_task_type(head, task)
             if require_labels and not task.get("label_list") and task.get("task_type") not in (
-                "regression", "embeddings"
+                "regression", "embeddings", "lm"
             ):
                 raise FarmError(f"Task '{head.task_name}' has no label_list.")
             head.connect_task(task)

@@ -9,9 +9,16 @@ from pathlib import Path
 from typing import Any
 
 from torch import Tensor, nn
-from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers import (
+    CONFIG_MAPPING,
+    AutoConfig,
+    AutoModel,
+    PretrainedConfig,
+    PreTrainedModel,
+    PreTrainedTokenizerBase,
+)
 
-from farm.errors import did_you_mean
+from farm.errors import FarmError, did_you_mean
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +29,7 @@ _LOAD_KWARGS = {
     "ignore_mismatched_sizes", "torch_dtype", "dtype", "attn_implementation", "use_safetensors",
 }
 # Arguments of FARM's old LanguageModel.load that the single AutoModel wrapper does not need.
-_IGNORED_FARM_KWARGS = {"language_model_class", "farm_lm_name", "n_added_tokens"}
+_IGNORED_FARM_KWARGS = {"language_model_class", "farm_lm_name"}
 
 
 class LanguageModel(nn.Module):
@@ -55,8 +62,10 @@ class LanguageModel(nn.Module):
                 ``config.json`` and weights, or a folder written by ``AdaptiveModel.save``.
             language (str | None): Language of the model; default: what was saved with it.
             **kwargs: ``from_pretrained`` options (``revision``, ``cache_dir``,
-                ``local_files_only``, ...) or config attributes to override (e.g.
-                ``hidden_dropout_prob=0.2``). Unknown names raise ``TypeError``.
+                ``local_files_only``, ...), config attributes to override (e.g.
+                ``hidden_dropout_prob=0.2``), or ``n_added_tokens``: grow the input
+                embeddings by that many rows for tokens added to the tokenizer with
+                ``tokenizer.add_tokens`` (as FARM did). Unknown names raise ``TypeError``.
 
         Returns:
             LanguageModel: The wrapped encoder.
@@ -72,14 +81,107 @@ class LanguageModel(nn.Module):
         hub_kwargs = {k: v for k, v in load_kwargs.items() if k in
                       ("revision", "cache_dir", "local_files_only", "token", "force_download",
                        "subfolder")}
+        n_added_tokens = int(kwargs.pop("n_added_tokens", 0) or 0)
         config = AutoConfig.from_pretrained(source, trust_remote_code=False, **hub_kwargs)
         _override_config(config, kwargs)
         model = AutoModel.from_pretrained(
             source, config=config, trust_remote_code=False, **load_kwargs
         )
+        if n_added_tokens:
+            rows = model.get_input_embeddings().weight.shape[0]
+            model.resize_token_embeddings(rows + n_added_tokens)
+            logger.info("Resized the input embeddings of %s from %d to %d tokens for the "
+                        "added tokens.", source, rows, rows + n_added_tokens)
         meta_file = Path(source) / LM_META
         if language is None and meta_file.is_file():
             language = json.loads(meta_file.read_text()).get("language")
+        return cls(model, language=language)
+
+    @classmethod
+    def from_scratch(
+        cls,
+        model_type: str,
+        vocab_size: int,
+        language: str | None = None,
+        tokenizer: PreTrainedTokenizerBase | None = None,
+        **config_kwargs: Any,
+    ) -> LanguageModel:
+        """A new, randomly initialised encoder of an architecture, to pre-train yourself.
+
+        Args:
+            model_type (str): The architecture as transformers names it (``"bert"``,
+                ``"roberta"``, ``"electra"``, ``"distilbert"``, ``"deberta-v2"``, ...).
+            vocab_size (int): Rows of the input embeddings; at least ``len(tokenizer)``.
+            language (str | None): Language of the text you will train it on.
+            tokenizer (PreTrainedTokenizerBase | None): The tokenizer to use with it (e.g.
+                from ``train_tokenizer``): its size is checked against ``vocab_size`` and
+                its pad/bos/eos token ids are written into the config.
+            **config_kwargs: Attributes of the architecture's config, e.g.
+                ``hidden_size=256, num_hidden_layers=4, num_attention_heads=4,
+                intermediate_size=1024``. Unknown names raise ``TypeError``.
+
+        Returns:
+            LanguageModel: The untrained encoder; ``save`` writes it in Hugging Face format.
+
+        Example:
+            >>> tokenizer = train_tokenizer("corpus.txt", vocab_size=8000)
+            >>> lm = LanguageModel.from_scratch("bert", vocab_size=len(tokenizer),
+            ...                                 tokenizer=tokenizer, hidden_size=256,
+            ...                                 num_hidden_layers=4, num_attention_heads=4,
+            ...                                 intermediate_size=1024)
+        """
+        if model_type not in CONFIG_MAPPING:
+            raise ValueError(
+                f"Unknown model_type '{model_type}'.{did_you_mean(model_type, CONFIG_MAPPING)}"
+                " Use a transformers model type such as 'bert', 'roberta', 'electra', "
+                "'distilbert' or 'deberta-v2'."
+            )
+        config_cls = CONFIG_MAPPING[model_type]
+        defaults = config_cls()
+        known = set(defaults.to_dict()) | set(getattr(defaults, "attribute_map", {}))
+        for key in config_kwargs:
+            if key not in known:
+                raise TypeError(
+                    f"LanguageModel.from_scratch() got an unexpected keyword argument '{key}': "
+                    f"{config_cls.__name__} has no such attribute.{did_you_mean(key, known)}"
+                )
+        if tokenizer is not None:
+            if len(tokenizer) > vocab_size:
+                raise FarmError(
+                    f"vocab_size={vocab_size} is smaller than the tokenizer's {len(tokenizer)} "
+                    "tokens, so some token ids would have no embedding. Pass "
+                    "vocab_size=len(tokenizer)."
+                )
+            for name in ("pad_token_id", "bos_token_id", "eos_token_id"):
+                value = getattr(tokenizer, name, None)
+                if value is not None and name in known:
+                    config_kwargs.setdefault(name, value)
+        config = config_cls(vocab_size=vocab_size, **config_kwargs)  # type: ignore[call-arg]
+        return cls.from_config(config, language=language)
+
+    @classmethod
+    def from_config(
+        cls, config: PretrainedConfig | dict[str, Any] | str | Path, language: str | None = None
+    ) -> LanguageModel:
+        """A new, randomly initialised encoder from a transformers config.
+
+        Args:
+            config (PretrainedConfig | dict[str, Any] | str | Path): A config object, its
+                ``to_dict()`` (with ``model_type``), or a ``config.json`` (or its folder).
+            language (str | None): Language of the text you will train it on.
+        """
+        if isinstance(config, str | Path):
+            config = AutoConfig.from_pretrained(str(config), trust_remote_code=False)
+        elif isinstance(config, dict):
+            model_type = str(config.get("model_type"))
+            if model_type not in CONFIG_MAPPING:
+                raise ValueError(f"The config dict needs a known 'model_type'; got "
+                                 f"{config.get('model_type')!r}.")
+            config = CONFIG_MAPPING[model_type].from_dict(dict(config))
+        assert isinstance(config, PretrainedConfig)
+        model = AutoModel.from_config(config, trust_remote_code=False)
+        logger.info("Created a new %s (%.1fM parameters) with random weights.",
+                    type(model).__name__, sum(p.numel() for p in model.parameters()) / 1e6)
         return cls(model, language=language)
 
     def forward(

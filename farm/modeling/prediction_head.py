@@ -1,8 +1,10 @@
 """FARM's import path for prediction heads; each lives in ``prediction_heads/``."""
 
 from farm.modeling.prediction_heads import (
+    BertLMHead,
     FeedForwardBlock,
     MultiLabelTextClassificationHead,
+    NextSentenceHead,
     PredictionHead,
     RegressionHead,
     TextClassificationHead,
@@ -10,8 +12,10 @@ from farm.modeling.prediction_heads import (
 )
 
 __all__ = [
+    "BertLMHead",
     "FeedForwardBlock",
     "MultiLabelTextClassificationHead",
+    "NextSentenceHead",
     "PredictionHead",
     "RegressionHead",
     "TextClassificationHead",

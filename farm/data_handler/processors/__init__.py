@@ -1,6 +1,7 @@
 """One processor per file: each turns one data format into named features."""
 
 from farm.data_handler.processors.base import Processor
+from farm.data_handler.processors.bert_style_lm import BertStyleLMProcessor
 from farm.data_handler.processors.delimited import DelimitedProcessor
 from farm.data_handler.processors.inference import InferenceProcessor
 from farm.data_handler.processors.ner import NERProcessor
@@ -12,6 +13,7 @@ from farm.data_handler.processors.text_pair_classification import (
 from farm.data_handler.processors.text_pair_regression import TextPairRegressionProcessor
 
 __all__ = [
+    "BertStyleLMProcessor",
     "DelimitedProcessor",
     "InferenceProcessor",
     "NERProcessor",

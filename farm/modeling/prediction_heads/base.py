@@ -54,6 +54,15 @@ class PredictionHead(nn.Module):
     def resize_input(self, input_dim: int) -> None:
         """Fit the head's first layer to the language model's width ``input_dim``."""
 
+    def connect_language_model(self, language_model: nn.Module) -> None:
+        """Called by ``AdaptiveModel`` with its language model; a head that shares weights
+        with it (the LM head's decoder is the input embedding matrix) ties them here."""
+
+    def batch_inputs(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """Tensors of the batch that ``forward`` takes besides the language model's vectors
+        (none by default; the LM head takes its labels, to decode only masked tokens)."""
+        return {}
+
     def logits_to_loss(self, logits: Tensor, **kwargs: Tensor) -> Tensor:
         """Per-sample loss ``(batch,)`` from the logits and the batch's label tensor."""
         raise NotImplementedError

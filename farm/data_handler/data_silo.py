@@ -92,7 +92,7 @@ class DataSilo:
             key = cache_key(
                 files,
                 {**self.processor.generate_config(), "tasks": self.processor.tasks},
-                self.processor.tokenizer.backend_tokenizer.to_str(),
+                self.processor.tokenizer_state(),
                 {"seed": self.seed, "processor": type(self.processor).__name__},
             )
             if (self.cache_path / key / "meta.json").is_file():

@@ -9,6 +9,7 @@ from farm.data_handler.processors import (
     TextClassificationProcessor,
     TextPairClassificationProcessor,
     TextPairRegressionProcessor,
+    TextSimilarityProcessor,
 )
 from farm.data_handler.samples import Sample, SampleBasket
 
@@ -23,4 +24,5 @@ __all__ = [
     "TextClassificationProcessor",
     "TextPairClassificationProcessor",
     "TextPairRegressionProcessor",
+    "TextSimilarityProcessor",
 ]

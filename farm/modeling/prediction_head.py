@@ -6,6 +6,7 @@ from farm.modeling.prediction_heads import (
     PredictionHead,
     RegressionHead,
     TextClassificationHead,
+    TextSimilarityHead,
     TokenClassificationHead,
 )
 
@@ -15,5 +16,6 @@ __all__ = [
     "PredictionHead",
     "RegressionHead",
     "TextClassificationHead",
+    "TextSimilarityHead",
     "TokenClassificationHead",
 ]

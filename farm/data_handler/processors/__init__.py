@@ -10,6 +10,7 @@ from farm.data_handler.processors.text_pair_classification import (
     TextPairClassificationProcessor,
 )
 from farm.data_handler.processors.text_pair_regression import TextPairRegressionProcessor
+from farm.data_handler.processors.text_similarity import TextSimilarityProcessor
 
 __all__ = [
     "DelimitedProcessor",
@@ -20,4 +21,5 @@ __all__ = [
     "TextClassificationProcessor",
     "TextPairClassificationProcessor",
     "TextPairRegressionProcessor",
+    "TextSimilarityProcessor",
 ]

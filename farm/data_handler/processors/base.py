@@ -233,9 +233,20 @@ class Processor:
         processor_cls = Processor.subclasses[name]
         accepted = constructor_parameters(processor_cls)
         kwargs = {k: v for k, v in config.items() if k in accepted}
-        processor = processor_cls(tokenizer=Tokenizer.load(load_dir), **kwargs)
+        processor = processor_cls(**processor_cls.load_tokenizers(load_dir), **kwargs)
         processor.tasks = tasks
         return processor
+
+    @classmethod
+    def load_tokenizers(cls, load_dir: Path) -> dict[str, Any]:
+        """The tokenizer argument(s) of the constructor, read from a saved processor's
+        folder (a processor with two tokenizers, like ``TextSimilarityProcessor``, reads
+        both)."""
+        return {"tokenizer": Tokenizer.load(load_dir)}
+
+    def tokenizer_state(self) -> str:
+        """The serialized tokenizer(s) the features depend on (part of the cache key)."""
+        return str(self.tokenizer.backend_tokenizer.to_str())
 
     @staticmethod
     def log_sample(basket: SampleBasket) -> None:

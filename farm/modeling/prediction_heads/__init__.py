@@ -6,6 +6,7 @@ from farm.modeling.prediction_heads.multilabel_text_classification import (
 )
 from farm.modeling.prediction_heads.regression import RegressionHead
 from farm.modeling.prediction_heads.text_classification import TextClassificationHead
+from farm.modeling.prediction_heads.text_similarity import TextSimilarityHead
 from farm.modeling.prediction_heads.token_classification import TokenClassificationHead
 
 __all__ = [
@@ -14,5 +15,6 @@ __all__ = [
     "PredictionHead",
     "RegressionHead",
     "TextClassificationHead",
+    "TextSimilarityHead",
     "TokenClassificationHead",
 ]

@@ -3,6 +3,7 @@
 from farm.modeling.prediction_heads import (
     FeedForwardBlock,
     MultiLabelTextClassificationHead,
+    PassageRankingHead,
     PredictionHead,
     RegressionHead,
     TextClassificationHead,
@@ -13,6 +14,7 @@ from farm.modeling.prediction_heads import (
 __all__ = [
     "FeedForwardBlock",
     "MultiLabelTextClassificationHead",
+    "PassageRankingHead",
     "PredictionHead",
     "RegressionHead",
     "TextClassificationHead",

@@ -4,6 +4,7 @@ from farm.data_handler.processors.base import Processor
 from farm.data_handler.processors.delimited import DelimitedProcessor
 from farm.data_handler.processors.inference import InferenceProcessor
 from farm.data_handler.processors.ner import NERProcessor
+from farm.data_handler.processors.passage_ranking import PassageRankingProcessor
 from farm.data_handler.processors.regression import RegressionProcessor
 from farm.data_handler.processors.text_classification import TextClassificationProcessor
 from farm.data_handler.processors.text_pair_classification import (
@@ -16,6 +17,7 @@ __all__ = [
     "DelimitedProcessor",
     "InferenceProcessor",
     "NERProcessor",
+    "PassageRankingProcessor",
     "Processor",
     "RegressionProcessor",
     "TextClassificationProcessor",

@@ -13,8 +13,9 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
+from farm.data_handler.dpr_records import read_dpr_record
 from farm.data_handler.encoding import encode_texts, report_truncation, sequence_features
-from farm.data_handler.json_stream import JsonRecord, iter_json_objects
+from farm.data_handler.json_stream import iter_json_objects
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samples import Sample, SampleBasket
 from farm.errors import DataFileError, FarmError
@@ -196,7 +197,8 @@ class TextSimilarityProcessor(Processor):
         for record in iter_json_objects(path, encoding=self.encoding):
             if self.max_samples is not None and n_used >= self.max_samples:
                 break
-            item = self._record_to_dict(record.value, f"record {record.index}", path, record)
+            item = self._record_to_dict(record.value, f"record {record.index}", path,
+                                        record.line)
             if item is None:
                 skipped.append((record.line, f"record {record.index} has no positive_ctxs; "
                                              "it cannot be trained on"))
@@ -205,45 +207,19 @@ class TextSimilarityProcessor(Processor):
             yield item
         self.note_skipped(path, skipped)
 
-    def _record_to_dict(
-        self, value: Any, where: str, path: Path | None = None,
-        record: JsonRecord | None = None,
-    ) -> dict[str, Any] | None:
+    def _record_to_dict(self, value: Any, where: str, path: Path | None = None,
+                        line: int | None = None) -> dict[str, Any] | None:
         """A DPR record as a dict of selected passages; None if it has no positive."""
-        line = record.line if record is not None else None
-
-        def fail(problem: str) -> DataFileError:
-            return DataFileError(
-                f"{where} {problem}. DPR records look like {{\"question\": ..., \"answers\": "
-                "[...], \"positive_ctxs\": [{\"title\": ..., \"text\": ...}], "
-                "\"hard_negative_ctxs\": [...]}.", file=path, line=line,
-            )
-
-        if not isinstance(value, dict):
-            raise fail(f"is a {type(value).__name__}, not an object")
-        question = value.get("question")
-        if not isinstance(question, str) or not question.strip():
-            raise fail(f"has no 'question' text (keys: {sorted(value)})")
-        passages = []
-        for key, label in (("positive_ctxs", self.label_list[1]),
-                           ("hard_negative_ctxs", self.label_list[0])):
-            contexts = value.get(key, [] if key == "hard_negative_ctxs" else None)
-            if not isinstance(contexts, list):
-                raise fail(f"has no '{key}' list (keys: {sorted(value)})")
-            for j, ctx in enumerate(contexts):
-                if not isinstance(ctx, dict) or not isinstance(ctx.get("text"), str):
-                    raise fail(f"has a {key}[{j}] without a 'text' string")
-                title = ctx.get("title") or ""
-                if not isinstance(title, str):
-                    raise fail(f"has a {key}[{j}] whose 'title' is not a string")
-                passages.append({"title": title, "text": ctx["text"], "label": label,
-                                 "external_id": ctx.get("passage_id", ctx.get("id"))})
-        if not any(p["label"] == self.label_list[1] for p in passages):
+        record = read_dpr_record(value, where, path, line)
+        if not record.positives:
             return None
-        item = {"query": question, "answers": value.get("answers", []),
-                "passages": self._select(question, passages)}
-        if "id" in value:
-            item["id"] = value["id"]
+        negative, positive = self.label_list
+        passages = ([{**p, "label": positive} for p in record.positives]
+                    + [{**p, "label": negative} for p in record.hard_negatives])
+        item = {"query": record.question, "answers": record.answers,
+                "passages": self._select(record.question, passages)}
+        if record.id is not None:
+            item["id"] = record.id
         return item
 
     def _select(self, query: str, passages: list[dict[str, Any]]) -> list[dict[str, Any]]:

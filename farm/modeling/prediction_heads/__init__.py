@@ -4,6 +4,7 @@ from farm.modeling.prediction_heads.base import FeedForwardBlock, PredictionHead
 from farm.modeling.prediction_heads.multilabel_text_classification import (
     MultiLabelTextClassificationHead,
 )
+from farm.modeling.prediction_heads.passage_ranking import PassageRankingHead
 from farm.modeling.prediction_heads.regression import RegressionHead
 from farm.modeling.prediction_heads.text_classification import TextClassificationHead
 from farm.modeling.prediction_heads.text_similarity import TextSimilarityHead
@@ -12,6 +13,7 @@ from farm.modeling.prediction_heads.token_classification import TokenClassificat
 __all__ = [
     "FeedForwardBlock",
     "MultiLabelTextClassificationHead",
+    "PassageRankingHead",
     "PredictionHead",
     "RegressionHead",
     "TextClassificationHead",

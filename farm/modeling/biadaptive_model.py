@@ -266,8 +266,18 @@ class BiAdaptiveModel(nn.Module):
 
     @classmethod
     def load(cls, load_dir: str | Path, device: str | torch.device = "cpu",
-             strict: bool = True) -> BiAdaptiveModel:
-        """Load a model written by :meth:`save`; only safetensors and JSON are read."""
+             strict: bool = True, lm1_name: str | None = None, lm2_name: str | None = None,
+             processor: Any = None) -> BiAdaptiveModel:
+        """Load a model written by :meth:`save`; only safetensors and JSON are read.
+
+        Args:
+            load_dir (str | Path): The saved model's folder.
+            device (str | torch.device): Where to put the model.
+            strict (bool): Require the saved head weights to match exactly.
+            lm1_name (str | None): Folder of the query encoder (default: as saved).
+            lm2_name (str | None): Folder of the passage encoder (default: as saved).
+            processor (Any): A processor whose tasks the heads are connected with.
+        """
         load_dir = Path(load_dir)
         meta_file = load_dir / MODEL_META
         meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
@@ -281,15 +291,19 @@ class BiAdaptiveModel(nn.Module):
         if meta["format_version"] > FORMAT_VERSION:
             raise FarmError(f"{load_dir} was saved in format {meta['format_version']} by FARM "
                             f"{meta.get('farm_version')}; upgrade FARM to read it.")
-        lm1 = LanguageModel.load(load_dir / meta["lm1_name"], use_safetensors=True)
+        lm1 = LanguageModel.load(load_dir / (lm1_name or meta["lm1_name"]),
+                                 use_safetensors=True)
         lm2 = None if meta["shared_encoder"] else LanguageModel.load(
-            load_dir / meta["lm2_name"], use_safetensors=True)
+            load_dir / (lm2_name or meta["lm2_name"]), use_safetensors=True)
         head_files = sorted(load_dir.glob("prediction_head_*_config.json"),
                             key=lambda p: int(p.name.split("_")[2]))
         heads = [PredictionHead.load(f, strict=strict) for f in head_files]
-        return cls(lm1, lm2, heads, embeds_dropout_prob=meta["embeds_dropout_prob"],
-                   device=device, loss_weights=meta.get("loss_weights"),
-                   pooling=meta["pooling"])
+        model = cls(lm1, lm2, heads, embeds_dropout_prob=meta["embeds_dropout_prob"],
+                    device=device, loss_weights=meta.get("loss_weights"),
+                    pooling=meta["pooling"])
+        if processor is not None:
+            model.connect_heads_with_processor(processor.tasks, require_labels=False)
+        return model
 
     # ---- Hugging Face ------------------------------------------------------------------
 

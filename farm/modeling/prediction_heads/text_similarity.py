@@ -43,11 +43,11 @@ class TextSimilarityHead(PredictionHead):
 
     Args:
         similarity_function (str): ``"dot_product"`` (DPR) or ``"cosine"``.
+        global_loss_buffer_size (int): Accepted for FARM compatibility; gathering vectors
+            across processes sizes its buffers itself.
         scale (float | None): Factor on the similarities before the softmax; default 1 for
             the dot product and 20 for cosine (cosine lies in [-1, 1], too flat a softmax
             unscaled).
-        global_loss_buffer_size (int): Accepted for FARM compatibility; gathering vectors
-            across processes sizes its buffers itself.
         task_name (str): Name of the task (``"text_similarity"``).
         label_list (list[str] | None): Set from the processor when training.
         metric (Any): Set from the processor when training.
@@ -64,8 +64,8 @@ class TextSimilarityHead(PredictionHead):
     def __init__(
         self,
         similarity_function: str = "dot_product",
-        scale: float | None = None,
         global_loss_buffer_size: int = 150000,
+        scale: float | None = None,
         task_name: str = "text_similarity",
         label_list: list[str] | None = None,
         metric: Any = None,

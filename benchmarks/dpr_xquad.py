@@ -108,7 +108,7 @@ def retrieval(inferencer: TextSimilarityInferencer, articles: list[dict[str, Any
 
 
 def main() -> None:
-    args = parser(__doc__ or "", SHARED_DATA / "xquad", epochs=2, batch_size=16,
+    args = parser(__doc__ or "", SHARED_DATA / "xquad", epochs=1, batch_size=16,
                   learning_rate=2e-5, max_seq_len=256)
     args.add_argument("--max-seq-len-query", type=int, default=64)
     args.add_argument("--test-articles", type=int, default=12)
@@ -161,7 +161,7 @@ def main() -> None:
     start = time.perf_counter()
     after = retrieval(inferencer, test_articles)
     emit({
-        "benchmark": "dpr_xquad", "model": Path(model_name).name,
+        "benchmark": "dpr_xquad", "model": opts.model or "all-MiniLM-L6-v2",
         "shared_encoder": not opts.separate_encoders, "pooling": opts.pooling,
         "similarity": opts.similarity, "num_hard_negatives": opts.num_hard_negatives,
         "train_articles": len(train_articles), "train_questions": len(records),

@@ -89,7 +89,7 @@ def main() -> None:
     ranked = ranker.inference_from_dicts([{"query": example["question"],
                                            "passages": candidates}])
     emit({
-        "benchmark": "ranking_xquad", "model": Path(model_name).name,
+        "benchmark": "ranking_xquad", "model": opts.model or "all-MiniLM-L6-v2",
         "num_hard_negatives": opts.num_hard_negatives,
         "train_articles": len(train_articles), "train_pairs": data_silo.counts["train"],
         "test_articles": len(test_articles), "test_questions": int(test["n_queries"]),

@@ -54,3 +54,31 @@ def barrier() -> None:
     """Wait for all processes (no-op outside distributed training)."""
     if is_distributed():
         dist.barrier()
+
+
+def all_gather_rows(tensor: torch.Tensor) -> tuple[torch.Tensor, list[int]]:
+    """The rows of ``tensor`` from every process, concatenated in rank order.
+
+    Processes may hold different numbers of rows (the last batch of an epoch). This
+    process's rows are ``tensor`` itself, so they keep their gradient; the rows of the other
+    processes carry none (each process back-propagates through its own rows).
+
+    Args:
+        tensor (torch.Tensor): ``(n_rows, ...)`` on this process.
+
+    Returns:
+        tuple[torch.Tensor, list[int]]: ``(sum of n_rows, ...)`` and the number of rows of
+        each process. Outside distributed training: ``tensor`` and ``[n_rows]``.
+    """
+    if not is_distributed():
+        return tensor, [int(tensor.shape[0])]
+    n_rows = torch.tensor([tensor.shape[0]], dtype=torch.int64, device=tensor.device)
+    counts = [torch.zeros_like(n_rows) for _ in range(dist.get_world_size())]
+    dist.all_gather(counts, n_rows)
+    sizes = [int(c.item()) for c in counts]
+    padded = tensor.detach().new_zeros((max(sizes), *tensor.shape[1:]))
+    padded[: tensor.shape[0]] = tensor.detach()
+    gathered = [torch.empty_like(padded) for _ in sizes]
+    dist.all_gather(gathered, padded)
+    gathered[dist.get_rank()] = tensor
+    return torch.cat([g[:n] for g, n in zip(gathered, sizes, strict=True)]), sizes

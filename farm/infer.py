@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -151,6 +152,11 @@ class Inferencer:
             model = OnnxAdaptiveModel.load(path, gpu=gpu)  # type: ignore[assignment]
             processor = Processor.load_from_dir(path)
             task_type = task_type or str(model.heads[0].task_type)
+        elif (path / MODEL_META).is_file() and _saved_model_class(path) == "BiAdaptiveModel":
+            from farm.infer_similarity import TextSimilarityInferencer  # builds on this module
+
+            return TextSimilarityInferencer.from_saved(
+                path, batch_size=batch_size, gpu=gpu, disable_tqdm=disable_tqdm, strict=strict)
         elif (path / MODEL_META).is_file():
             model = AdaptiveModel.load(path, device="cpu", strict=strict)
             processor = Processor.load_from_dir(path)
@@ -239,6 +245,11 @@ class Inferencer:
 
     def close_multiprocessing_pool(self, join: bool = False) -> None:
         """Kept for FARM compatibility: no process pool is used."""
+
+
+def _saved_model_class(path: Path) -> str:
+    """The model class a saved FARM model folder records (``AdaptiveModel`` by default)."""
+    return str(json.loads((path / MODEL_META).read_text()).get("model", "AdaptiveModel"))
 
 
 def _pad_stack(tensors: list[Tensor]) -> Tensor:

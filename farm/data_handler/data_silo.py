@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, SequentialSampler
 
-from farm.data_handler.cache import cache_key, load_datasets, save_datasets, tokenizer_state
+from farm.data_handler.cache import cache_key, load_datasets, save_datasets
 from farm.data_handler.dataset import LABEL_PAD_VALUE, Collator, FeatureDataset
 from farm.data_handler.labels import MULTILABEL, positive_weights
 from farm.data_handler.parallel import featurize
@@ -96,7 +96,7 @@ class DataSilo:
             key = cache_key(
                 files,
                 {**self.processor.generate_config(), "tasks": self.processor.tasks},
-                tokenizer_state(self.processor.tokenizer),
+                self.processor.tokenizer_state(),
                 {"seed": self.seed, "processor": type(self.processor).__name__},
             )
             if (self.cache_path / key / "meta.json").is_file():

@@ -55,8 +55,18 @@ class FeatureDataset(Dataset):
 
     @property
     def lengths(self) -> np.ndarray:
-        """Number of tokens of each sample (length of its ``input_ids``)."""
-        return np.fromiter((len(x) for x in self.features["input_ids"]), dtype=np.int64)
+        """Number of tokens of each sample: the length of its ``input_ids``, or for samples
+        with inputs of several encoders (``query_input_ids``, ``passage_input_ids`` of
+        DPR) the number of token ids in all ``*input_ids`` features together."""
+        if "input_ids" in self.features:
+            return np.fromiter((len(x) for x in self.features["input_ids"]), dtype=np.int64)
+        names = [name for name in self.features if name.endswith("input_ids")]
+        if not names:
+            raise KeyError(f"No input_ids feature to measure samples by: {list(self.features)}")
+        return np.asarray(
+            [sum(int(self.features[name][i].size) for name in names) for i in range(len(self))],
+            dtype=np.int64,
+        )
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> FeatureDataset:
         """A new dataset with the samples at ``indices``."""
@@ -79,11 +89,15 @@ class FeatureDataset(Dataset):
         """Flat tensors (values + offsets per feature) for safetensors, and the pad values."""
         tensors: dict[str, torch.Tensor] = {}
         for name, values in self.features.items():
-            lengths = np.fromiter((len(v) for v in values), dtype=np.int64, count=len(values))
+            lengths = np.fromiter((v.size for v in values), dtype=np.int64, count=len(values))
             offsets = np.concatenate([[0], np.cumsum(lengths)])
-            flat = np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+            flat = (np.concatenate([v.reshape(-1) for v in values]) if values
+                    else np.zeros(0, dtype=np.int64))
             tensors[f"{name}.values"] = torch.from_numpy(np.ascontiguousarray(flat))
             tensors[f"{name}.offsets"] = torch.from_numpy(offsets)
+            if values and values[0].ndim == 2:  # rows per sample (DPR passages): keep shapes
+                shapes = np.asarray([v.shape for v in values], dtype=np.int64)
+                tensors[f"{name}.shapes"] = torch.from_numpy(shapes)
         return tensors, self.pad_values
 
     @classmethod
@@ -111,11 +125,19 @@ class FeatureDataset(Dataset):
             flat = tensors[f"{name}.values"].numpy()
             offsets = tensors[f"{name}.offsets"].numpy()
             features[name] = [flat[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+            if f"{name}.shapes" in tensors:
+                shapes = tensors[f"{name}.shapes"].numpy()
+                features[name] = [v.reshape(tuple(shape)) for v, shape in
+                                  zip(features[name], shapes, strict=True)]
         return cls(features, pad_values)
 
 
 class Collator:
     """Pads each feature to the longest sample of the batch and stacks it into a tensor.
+
+    A feature of one row per sample gives ``(batch, width)``; a feature of several rows per
+    sample (the passages of a DPR sample, ``(n_rows, width)`` each) gives
+    ``(batch, max_rows, max_width)``, missing rows filled with the pad value.
 
     Args:
         pad_values (Mapping[str, int]): Padding value per feature name (0 where missing).
@@ -128,10 +150,18 @@ class Collator:
         batch: dict[str, torch.Tensor] = {}
         for name in samples[0]:
             arrays = [s[name] for s in samples]
-            width = max(len(a) for a in arrays)
             dtype = np.float32 if arrays[0].dtype.kind == "f" else np.int64
-            out = np.full((len(arrays), width), self.pad_values.get(name, 0), dtype=dtype)
-            for row, array in enumerate(arrays):
-                out[row, : len(array)] = array
+            pad = self.pad_values.get(name, 0)
+            if arrays[0].ndim == 2:
+                rows = max(a.shape[0] for a in arrays)
+                width = max(a.shape[1] for a in arrays)
+                out = np.full((len(arrays), rows, width), pad, dtype=dtype)
+                for i, array in enumerate(arrays):
+                    out[i, : array.shape[0], : array.shape[1]] = array
+            else:
+                width = max(len(a) for a in arrays)
+                out = np.full((len(arrays), width), pad, dtype=dtype)
+                for row, array in enumerate(arrays):
+                    out[row, : len(array)] = array
             batch[name] = torch.from_numpy(out)
         return batch

@@ -5,11 +5,13 @@ from farm.data_handler.processors import (
     DelimitedProcessor,
     InferenceProcessor,
     NERProcessor,
+    PassageRankingProcessor,
     Processor,
     RegressionProcessor,
     TextClassificationProcessor,
     TextPairClassificationProcessor,
     TextPairRegressionProcessor,
+    TextSimilarityProcessor,
 )
 from farm.data_handler.samples import Sample, SampleBasket
 
@@ -18,6 +20,7 @@ __all__ = [
     "DelimitedProcessor",
     "InferenceProcessor",
     "NERProcessor",
+    "PassageRankingProcessor",
     "Processor",
     "RegressionProcessor",
     "Sample",
@@ -25,4 +28,5 @@ __all__ = [
     "TextClassificationProcessor",
     "TextPairClassificationProcessor",
     "TextPairRegressionProcessor",
+    "TextSimilarityProcessor",
 ]

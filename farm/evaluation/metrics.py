@@ -23,6 +23,7 @@ from sklearn.metrics import (
 
 from farm.errors import check_choice
 from farm.evaluation.lm_metrics import perplexity
+from farm.evaluation.ranking_metrics import text_similarity_metric
 from farm.evaluation.seq_metrics import seq_f1, seq_report_text
 
 MetricFn = Callable[[Sequence[Any], Sequence[Any]], "dict[str, float] | float"]
@@ -89,6 +90,8 @@ _REGISTRY: dict[str, MetricFn] = {
     "pear_spear": pear_spear,
     "seq_f1": seq_f1,
     "perplexity": perplexity,
+    "text_similarity_metric": text_similarity_metric,
+    "ranking": text_similarity_metric,
 }
 
 

@@ -92,6 +92,11 @@ class AdaptiveModel(nn.Module):
         return cast(list[PredictionHead], list(self.prediction_heads))
 
     @property
+    def language_models(self) -> list[LanguageModel]:
+        """The model's language models: one here (a ``BiAdaptiveModel`` has two)."""
+        return [self.language_model]
+
+    @property
     def loss_aggregation_fn(self) -> LossAggregation:
         """The function that combines the heads' losses (default: :class:`WeightedSum`)."""
         return self.custom_loss_aggregation or WeightedSum(self.loss_weights)
@@ -331,6 +336,9 @@ class AdaptiveModel(nn.Module):
                 f"{load_dir} is an ONNX export; open it with Inferencer.load({str(load_dir)!r}) "
                 "(ONNX Runtime), or load the PyTorch model it was exported from."
             )
+        if meta.get("model", cls.__name__) not in (cls.__name__, "AdaptiveModel"):
+            raise FarmError(f"{load_dir} holds a {meta['model']}; load it with "
+                            f"{meta['model']}.load (Inferencer.load opens either).")
         if meta.get("format_version", 0) > FORMAT_VERSION:
             raise FarmError(
                 f"{load_dir} was saved in format {meta['format_version']} by FARM "
@@ -351,3 +359,13 @@ class AdaptiveModel(nn.Module):
             device=device,
             loss_weights=meta.get("loss_weights"),
         )
+
+
+def __getattr__(name: str) -> Any:
+    # FARM users import BiAdaptiveModel from here; it lives in its own module, loaded on
+    # first use because it builds on this one.
+    if name == "BiAdaptiveModel":
+        from farm.modeling.biadaptive_model import BiAdaptiveModel
+
+        return BiAdaptiveModel
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -145,7 +145,7 @@ def _depth(param_name: str, n_layers: int) -> int:
     """Depth of a parameter for layer-wise learning-rate decay: 0 for the embeddings,
     ``i + 1`` for transformer layer ``i``, ``n_layers + 1`` for everything above (pooler,
     prediction heads)."""
-    if not param_name.startswith("language_model."):
+    if not re.match(r"language_model\d*\.", param_name):  # a BiAdaptiveModel has two
         return n_layers + 1
     if match := _LAYER_INDEX.search(param_name):
         return min(int(match.group(1)) + 1, n_layers + 1)

@@ -5,9 +5,11 @@ from farm.modeling.prediction_heads import (
     FeedForwardBlock,
     MultiLabelTextClassificationHead,
     NextSentenceHead,
+    PassageRankingHead,
     PredictionHead,
     RegressionHead,
     TextClassificationHead,
+    TextSimilarityHead,
     TokenClassificationHead,
 )
 
@@ -16,8 +18,10 @@ __all__ = [
     "FeedForwardBlock",
     "MultiLabelTextClassificationHead",
     "NextSentenceHead",
+    "PassageRankingHead",
     "PredictionHead",
     "RegressionHead",
     "TextClassificationHead",
+    "TextSimilarityHead",
     "TokenClassificationHead",
 ]

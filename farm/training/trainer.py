@@ -315,8 +315,9 @@ class Trainer:
 
     def _optimizer_step(self) -> None:
         if self._lm_frozen():
-            for param in self.core.language_model.parameters():
-                param.grad = None  # AdamW leaves parameters without gradients untouched
+            for language_model in self.core.language_models:
+                for param in language_model.parameters():
+                    param.grad = None  # AdamW leaves parameters without gradients untouched
         if self.max_grad_norm is not None:
             self.scaler.unscale_(self.optimizer)
             torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.max_grad_norm)
@@ -428,7 +429,7 @@ class Trainer:
         if not distributed.broadcast_flag(self._saved_best, self.device):
             return
         logger.info("Loading the best model from %s", self.early_stopping.save_dir)
-        self.model = AdaptiveModel.load(self.early_stopping.save_dir, device=self.device)
+        self.model = type(self.core).load(self.early_stopping.save_dir, device=self.device)
         self.model.connect_heads_with_processor(self.data_silo.processor.tasks)
 
     def _evaluate_test(self) -> None:

@@ -10,6 +10,7 @@ from typing import Any, ClassVar
 
 from transformers import PreTrainedTokenizerBase
 
+from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import FeatureDataset
 from farm.data_handler.samples import SampleBasket
 from farm.errors import DataFileError, FarmError, did_you_mean
@@ -243,9 +244,20 @@ class Processor:
         processor_cls = Processor.subclasses[name]
         accepted = constructor_parameters(processor_cls)
         kwargs = {k: v for k, v in config.items() if k in accepted}
-        processor = processor_cls(tokenizer=Tokenizer.load(load_dir), **kwargs)
+        processor = processor_cls(**processor_cls.load_tokenizers(load_dir), **kwargs)
         processor.tasks = tasks
         return processor
+
+    @classmethod
+    def load_tokenizers(cls, load_dir: Path) -> dict[str, Any]:
+        """The tokenizer argument(s) of the constructor, read from a saved processor's
+        folder (a processor with two tokenizers, like ``TextSimilarityProcessor``, reads
+        both)."""
+        return {"tokenizer": Tokenizer.load(load_dir)}
+
+    def tokenizer_state(self) -> str:
+        """The serialized tokenizer(s) the features depend on (part of the cache key)."""
+        return tokenizer_state(self.tokenizer)
 
     @staticmethod
     def log_sample(basket: SampleBasket) -> None:

@@ -6,8 +6,10 @@ from farm.modeling.prediction_heads.multilabel_text_classification import (
     MultiLabelTextClassificationHead,
 )
 from farm.modeling.prediction_heads.next_sentence import NextSentenceHead
+from farm.modeling.prediction_heads.passage_ranking import PassageRankingHead
 from farm.modeling.prediction_heads.regression import RegressionHead
 from farm.modeling.prediction_heads.text_classification import TextClassificationHead
+from farm.modeling.prediction_heads.text_similarity import TextSimilarityHead
 from farm.modeling.prediction_heads.token_classification import TokenClassificationHead
 
 __all__ = [
@@ -15,8 +17,10 @@ __all__ = [
     "FeedForwardBlock",
     "MultiLabelTextClassificationHead",
     "NextSentenceHead",
+    "PassageRankingHead",
     "PredictionHead",
     "RegressionHead",
     "TextClassificationHead",
+    "TextSimilarityHead",
     "TokenClassificationHead",
 ]

@@ -334,6 +334,7 @@ def test_cache_is_reused_and_keyed_by_content(tokenizer, tiny_model_factory, tmp
     assert_same_datasets(first, second)
     # The label_list read from the train file comes back with the cache.
     assert second.processor.tasks["text_classification"]["label_list"] == ["neg", "neutral", "pos"]
+    assert second.processor.label_list == ["neg", "neutral", "pos"]  # as without the cache
     assert second.counts == first.counts and second.counts["dev"] == 2
 
     # One byte more in the train file: a new entry.

@@ -289,6 +289,7 @@ def test_load_from_dir_keeps_label_list_read_from_train(tokenizer, tmp_path):
     processor.save(tmp_path / "saved")
     loaded = Processor.load_from_dir(tmp_path / "saved")
     assert loaded.tasks[TASK]["label_list"] == ["y", "z"]
+    assert loaded.label_list == ["y", "z"]
     dataset, _, _ = loaded.dataset_from_dicts(labelled(["A."], ["z"]))
     assert int(dataset[0][LABEL_IDS][0]) == 1
 

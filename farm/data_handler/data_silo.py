@@ -101,7 +101,7 @@ class DataSilo:
             )
             if (self.cache_path / key / "meta.json").is_file():
                 self.data, meta = load_datasets(self.cache_path / key)
-                self.processor.tasks = meta["tasks"]
+                self.processor.restore_tasks(meta["tasks"])
                 self._finish()
                 return
         dicts = self._read_dicts(files)

@@ -244,8 +244,20 @@ class Processor:
         accepted = constructor_parameters(processor_cls)
         kwargs = {k: v for k, v in config.items() if k in accepted}
         processor = processor_cls(tokenizer=Tokenizer.load(load_dir), **kwargs)
-        processor.tasks = tasks
+        processor.restore_tasks(tasks)
         return processor
+
+    def restore_tasks(self, tasks: dict[str, dict[str, Any]]) -> None:
+        """Take over tasks saved earlier (by :meth:`save` or the data silo's cache), label
+        lists read from a train file included, also where a subclass mirrors them in an
+        attribute (``processor.label_list``)."""
+        self.tasks = tasks
+        for name, task in tasks.items():
+            if task.get("label_list") is not None:
+                self.on_label_list_read(name, task["label_list"])
+
+    def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
+        """Hook for subclasses that mirror a task's label list in an attribute."""
 
     @staticmethod
     def log_sample(basket: SampleBasket) -> None:

@@ -231,9 +231,6 @@ class DelimitedProcessor(Processor):
             self.on_label_list_read(name, labels)
             logger.info("label_list of task '%s' read from %s: %s", name, table.file, labels)
 
-    def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
-        """Hook for subclasses that mirror a task's label list in an attribute."""
-
     # ---- dict → features -----------------------------------------------------------------
 
     def dataset_from_dicts(

@@ -330,6 +330,22 @@ def test_add_task_reads_its_own_column(tokenizer, tmp_path):
     assert [int(dataset[i]["mood_label_ids"][0]) for i in range(2)] == [1, 0]
 
 
+def test_add_task_text_column_name_is_the_text_column(tokenizer, tmp_path):
+    """As in FARM, ``add_task(text_column_name=...)`` says where the texts are; tasks that
+    name different text columns are an error naming them."""
+    file = tmp_path / "train.tsv"
+    file.write_text("id\treview\tmood\n1\tGood.\thappy\n2\tBad.\tsad\n")
+    processor = make_processor(tokenizer, data_dir=tmp_path, label_list=None, metric=None)
+    processor.add_task("mood", "acc", ["sad", "happy"], label_column_name="mood",
+                       text_column_name="review")
+    assert [d["text"] for d in processor.file_to_dicts(file)] == ["Good.", "Bad."]
+    processor.add_task("other", "acc", ["1", "2"], label_column_name="id",
+                       text_column_name="mood")
+    with pytest.raises(DataFileError, match=r"train.tsv: the tasks read their texts from "
+                       r"different columns \(\{'mood': 'review', 'other': 'mood'\}\)"):
+        processor.file_to_dicts(file)
+
+
 def test_add_task_next_to_the_default_task(tokenizer, tmp_path):
     """Two tasks read two columns; each gets its own label tensor."""
     file = tmp_path / "train.tsv"

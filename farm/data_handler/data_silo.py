@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 
 from farm.data_handler.cache import cache_key, load_datasets, save_datasets, tokenizer_state
 from farm.data_handler.dataset import LABEL_PAD_VALUE, Collator, FeatureDataset
-from farm.data_handler.labels import MULTILABEL, positive_weights
+from farm.data_handler.labels import CLASSIFICATION, MULTILABEL, positive_weights
 from farm.data_handler.parallel import featurize
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samplers import TrainBatchSampler
@@ -238,6 +238,12 @@ class DataSilo:
             raise KeyError(f"Unknown task '{task_name}'; tasks: {list(self.processor.tasks)}.")
         check_choice(source, [*SPLITS, "all"], "source")
         task = self.processor.tasks[task_name]
+        if task.get("task_type") not in (None, CLASSIFICATION, MULTILABEL, "ner"):
+            raise FarmError(
+                f"Task '{task_name}' has task_type '{task['task_type']}': class weights "
+                "are for classification, multilabel and NER tasks, whose labels are classes. "
+                "Leave class_weights out of this task's head."
+            )
         splits = list(SPLITS) if source == "all" else [source]
         datasets = [d for s in splits if (d := self.data[s]) is not None and len(d)]
         if not datasets:

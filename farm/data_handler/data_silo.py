@@ -153,7 +153,14 @@ class DataSilo:
         rng = np.random.default_rng(self.seed)
         share = self.processor.dev_split
         if self.processor.dev_stratification:
-            label_key = next(iter(self.processor.tasks.values()))["label_name"]
+            name, task = next(iter(self.processor.tasks.items()))
+            if task.get("task_type") not in (None, CLASSIFICATION):
+                raise FarmError(
+                    f"dev_stratification keeps the class ratios of the first task, but task "
+                    f"'{name}' has task_type '{task['task_type']}', whose labels are not "
+                    "classes. Use dev_stratification=False, or add a classification task first."
+                )
+            label_key = task["label_name"]
             groups: dict[Any, list[int]] = {}
             for i, item in enumerate(dicts):
                 groups.setdefault(str(item.get(label_key)), []).append(i)

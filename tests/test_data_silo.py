@@ -215,6 +215,16 @@ def test_dev_split_is_reproducible_by_seed(tokenizer, tmp_path):
     assert dev_texts(3) != dev_texts(4)
 
 
+def test_dev_stratification_of_a_multilabel_task_is_refused(tokenizer, tmp_path):
+    """Label combinations are no classes: stratifying on them would shrink the dev set."""
+    write_tsv(tmp_path / "train.tsv", [(TEXTS[i], "neg,pos" if i % 3 else "pos")
+                                       for i in range(20)])
+    with pytest.raises(FarmError, match="task 'text_classification' has task_type "
+                       "'multilabel_classification', whose labels are not classes"):
+        dev_split_silo(tokenizer, tmp_path, seed=0, dev_split=0.25, dev_stratification=True,
+                       multilabel=True)
+
+
 def test_dev_stratification_keeps_the_class_ratio(tokenizer, tmp_path):
     """With stratification the dev set has the 80/20 ratio of the data; without, it varies."""
     labels = ["pos"] * 32 + ["neg"] * 8
@@ -334,6 +344,7 @@ def test_cache_is_reused_and_keyed_by_content(tokenizer, tiny_model_factory, tmp
     assert_same_datasets(first, second)
     # The label_list read from the train file comes back with the cache.
     assert second.processor.tasks["text_classification"]["label_list"] == ["neg", "neutral", "pos"]
+    assert second.processor.label_list == ["neg", "neutral", "pos"]  # as without the cache
     assert second.counts == first.counts and second.counts["dev"] == 2
 
     # One byte more in the train file: a new entry.

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from farm.data_handler.processor import Processor
 from farm.errors import DataFileError
 from tests.ner_helpers import (
     NER_LABELS,
@@ -122,6 +123,8 @@ def test_label_list_is_read_from_the_train_file(tiny_bert_dir: Path, tmp_path: P
     assert processor.tasks["ner"]["label_list"] == [
         "O", "B-LOC", "B-MISC", "B-ORG", "B-PER", "I-PER"]
     assert processor.label_list == processor.tasks["ner"]["label_list"]
+    processor.save(tmp_path / "saved")
+    assert Processor.load_from_dir(tmp_path / "saved").label_list == processor.label_list
 
 
 def test_max_samples_limits_the_sentences(tiny_bert_dir: Path, tmp_path: Path) -> None:

@@ -289,6 +289,7 @@ def test_load_from_dir_keeps_label_list_read_from_train(tokenizer, tmp_path):
     processor.save(tmp_path / "saved")
     loaded = Processor.load_from_dir(tmp_path / "saved")
     assert loaded.tasks[TASK]["label_list"] == ["y", "z"]
+    assert loaded.label_list == ["y", "z"]
     dataset, _, _ = loaded.dataset_from_dicts(labelled(["A."], ["z"]))
     assert int(dataset[0][LABEL_IDS][0]) == 1
 
@@ -327,6 +328,22 @@ def test_add_task_reads_its_own_column(tokenizer, tmp_path):
     dataset, names, _ = processor.dataset_from_dicts(dicts)
     assert names == ["input_ids", "padding_mask", "segment_ids", "mood_label_ids"]
     assert [int(dataset[i]["mood_label_ids"][0]) for i in range(2)] == [1, 0]
+
+
+def test_add_task_text_column_name_is_the_text_column(tokenizer, tmp_path):
+    """As in FARM, ``add_task(text_column_name=...)`` says where the texts are; tasks that
+    name different text columns are an error naming them."""
+    file = tmp_path / "train.tsv"
+    file.write_text("id\treview\tmood\n1\tGood.\thappy\n2\tBad.\tsad\n")
+    processor = make_processor(tokenizer, data_dir=tmp_path, label_list=None, metric=None)
+    processor.add_task("mood", "acc", ["sad", "happy"], label_column_name="mood",
+                       text_column_name="review")
+    assert [d["text"] for d in processor.file_to_dicts(file)] == ["Good.", "Bad."]
+    processor.add_task("other", "acc", ["1", "2"], label_column_name="id",
+                       text_column_name="mood")
+    with pytest.raises(DataFileError, match=r"train.tsv: the tasks read their texts from "
+                       r"different columns \(\{'mood': 'review', 'other': 'mood'\}\)"):
+        processor.file_to_dicts(file)
 
 
 def test_add_task_next_to_the_default_task(tokenizer, tmp_path):

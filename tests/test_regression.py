@@ -16,7 +16,7 @@ from torch import Tensor
 
 from farm.data_handler.data_silo import DataSilo
 from farm.data_handler.processor import Processor, RegressionProcessor
-from farm.errors import DataFileError
+from farm.errors import DataFileError, FarmError
 from farm.evaluation.metrics import compute_metrics
 from farm.infer import Inferencer
 from farm.modeling.adaptive_model import AdaptiveModel
@@ -49,6 +49,16 @@ class TestRegressionHead(HeadContract):
 
     def logits_shape(self, batch: dict[str, Tensor]) -> tuple[int, ...]:
         return (batch["input_ids"].shape[0], 1)
+
+
+def test_class_weights_of_a_regression_task_are_refused(tiny_bert_dir: Path, tmp_path: Path
+                                                         ) -> None:
+    write_rows(tmp_path / "train.tsv", ["text", "label"], scored_rows(8))
+    silo = DataSilo(make_processor(tiny_bert_dir, tmp_path, test_filename=None, dev_split=0.0),
+                    batch_size=4)
+    with pytest.raises(FarmError, match="'regression' has task_type 'regression': class "
+                       "weights are for classification"):
+        silo.calculate_class_weights("regression")
 
 
 def test_scaler_round_trip(tiny_bert_dir: Path, tmp_path: Path) -> None:

@@ -104,6 +104,26 @@ def test_early_stopping_reads_the_chosen_head_or_a_function() -> None:
     assert mean_acc.check_stopping(results)[2] == pytest.approx(0.5)
 
 
+def test_early_stopping_head_that_the_model_lacks_names_the_heads() -> None:
+    results = [{"task_name": "a", "acc": 0.1}, {"task_name": "b", "acc": 0.9}]
+    with pytest.raises(IndexError, match=r"head=2.*2 head\(s\): \['a', 'b'\]"):
+        EarlyStopping(metric="acc", mode="max", head=2).check_stopping(results)
+
+
+def test_early_stopping_without_a_dev_set_is_warned(tiny_bert_dir: Path, tmp_path: Path,
+                                                   caplog: pytest.LogCaptureFixture) -> None:
+    """No dev set: nothing can be saved to save_dir, and the user is told so."""
+    data_silo = make_silo(tiny_bert_dir, tmp_path / "data", dev_split=0.0)
+    assert data_silo.get_data_loader("dev") is None
+    earlystop = EarlyStopping(metric="acc", mode="max", save_dir=tmp_path / "best")
+    trainer = make_trainer(make_model(tiny_bert_dir), data_silo, epochs=1,
+                           early_stopping=earlystop, evaluate_every=2, evaluator_test=False)
+    with caplog.at_level("WARNING", logger="farm"):
+        trainer.train()
+    assert "the data silo has no dev set" in caplog.text and str(tmp_path / "best") in caplog.text
+    assert not (tmp_path / "best").exists()
+
+
 def test_early_stopping_unknown_metric_lists_the_available_ones() -> None:
     earlystop = EarlyStopping(metric="f1_marco", mode="max")
     with pytest.raises(KeyError, match="f1_marco") as error:

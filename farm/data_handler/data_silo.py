@@ -12,7 +12,7 @@ from torch.utils.data import DataLoader, SequentialSampler
 
 from farm.data_handler.cache import cache_key, load_datasets, save_datasets
 from farm.data_handler.dataset import LABEL_PAD_VALUE, Collator, FeatureDataset
-from farm.data_handler.labels import MULTILABEL, positive_weights
+from farm.data_handler.labels import CLASSIFICATION, MULTILABEL, positive_weights
 from farm.data_handler.parallel import featurize
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samplers import TrainBatchSampler
@@ -101,7 +101,7 @@ class DataSilo:
             )
             if (self.cache_path / key / "meta.json").is_file():
                 self.data, meta = load_datasets(self.cache_path / key)
-                self.processor.tasks = meta["tasks"]
+                self.processor.restore_tasks(meta["tasks"])
                 self._finish()
                 return
         dicts = self._read_dicts(files)
@@ -153,7 +153,14 @@ class DataSilo:
         rng = np.random.default_rng(self.seed)
         share = self.processor.dev_split
         if self.processor.dev_stratification:
-            label_key = next(iter(self.processor.tasks.values()))["label_name"]
+            name, task = next(iter(self.processor.tasks.items()))
+            if task.get("task_type") not in (None, CLASSIFICATION):
+                raise FarmError(
+                    f"dev_stratification keeps the class ratios of the first task, but task "
+                    f"'{name}' has task_type '{task['task_type']}', whose labels are not "
+                    "classes. Use dev_stratification=False, or add a classification task first."
+                )
+            label_key = task["label_name"]
             groups: dict[Any, list[int]] = {}
             for i, item in enumerate(dicts):
                 groups.setdefault(str(item.get(label_key)), []).append(i)
@@ -238,6 +245,12 @@ class DataSilo:
             raise KeyError(f"Unknown task '{task_name}'; tasks: {list(self.processor.tasks)}.")
         check_choice(source, [*SPLITS, "all"], "source")
         task = self.processor.tasks[task_name]
+        if task.get("task_type") not in (None, CLASSIFICATION, MULTILABEL, "ner"):
+            raise FarmError(
+                f"Task '{task_name}' has task_type '{task['task_type']}': class weights "
+                "are for classification, multilabel and NER tasks, whose labels are classes. "
+                "Leave class_weights out of this task's head."
+            )
         splits = list(SPLITS) if source == "all" else [source]
         datasets = [d for s in splits if (d := self.data[s]) is not None and len(d)]
         if not datasets:

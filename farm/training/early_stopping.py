@@ -58,6 +58,12 @@ class EarlyStopping:
         """The watched number from a dev result."""
         if callable(self.metric):
             return float(self.metric(eval_result))
+        if not -len(eval_result) <= self.head < len(eval_result):
+            raise IndexError(
+                f"EarlyStopping(head={self.head}), but the model has {len(eval_result)} "
+                f"head(s): {[r.get('task_name') for r in eval_result]}. Pass head= the "
+                "position of the head whose metric to watch (0 is the first)."
+            )
         result = eval_result[self.head]
         if self.metric not in result:
             numbers = [k for k, v in result.items() if isinstance(v, int | float)]

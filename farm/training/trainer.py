@@ -212,6 +212,13 @@ class Trainer:
         dev_loader = self.data_silo.get_data_loader("dev")
         dev_evaluator = Evaluator(dev_loader, tasks, self.device, self.eval_report) if (
             dev_loader is not None) else None
+        if self.early_stopping is not None and dev_evaluator is None:
+            logger.warning(
+                "early_stopping is set, but the data silo has no dev set: training runs all "
+                "%d epochs and no model is saved to EarlyStopping.save_dir (%s). Give the "
+                "processor a dev_filename or dev_split > 0.", self.epochs,
+                self.early_stopping.save_dir,
+            )
         if self._is_main:
             get_tracker().log_params(self._params())
         if self._pending_rng is not None:

@@ -245,7 +245,7 @@ class Processor:
         accepted = constructor_parameters(processor_cls)
         kwargs = {k: v for k, v in config.items() if k in accepted}
         processor = processor_cls(**processor_cls.load_tokenizers(load_dir), **kwargs)
-        processor.tasks = tasks
+        processor.restore_tasks(tasks)
         return processor
 
     @classmethod
@@ -258,6 +258,18 @@ class Processor:
     def tokenizer_state(self) -> str:
         """The serialized tokenizer(s) the features depend on (part of the cache key)."""
         return tokenizer_state(self.tokenizer)
+
+    def restore_tasks(self, tasks: dict[str, dict[str, Any]]) -> None:
+        """Take over tasks saved earlier (by :meth:`save` or the data silo's cache), label
+        lists read from a train file included, also where a subclass mirrors them in an
+        attribute (``processor.label_list``)."""
+        self.tasks = tasks
+        for name, task in tasks.items():
+            if task.get("label_list") is not None:
+                self.on_label_list_read(name, task["label_list"])
+
+    def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
+        """Hook for subclasses that mirror a task's label list in an attribute."""
 
     @staticmethod
     def log_sample(basket: SampleBasket) -> None:

@@ -138,7 +138,7 @@ class DelimitedProcessor(Processor):
             header=self.header, max_samples=self.max_samples, encoding=self.encoding,
             skip_bad_rows=self.skip_bad_rows,
         )
-        text_cols = {"text": table.column_index(self.text_column_name, "text_column_name")}
+        text_cols = {"text": self._text_column(table)}
         if self.text_b_column_name is not None:
             text_cols["text_b"] = table.column_index(self.text_b_column_name,
                                                      "text_b_column_name")
@@ -160,6 +160,26 @@ class DelimitedProcessor(Processor):
         if any(masked.values()):
             logger.info("%s: rows without a label, masked per task: %s", path, masked)
         return dicts
+
+    def _text_column(self, table: Table) -> int:
+        """Column of the (first) texts: the one the tasks name (``add_task(...,
+        text_column_name=...)``, as in FARM), else the processor's ``text_column_name``.
+        A row has one text, so tasks naming different columns are an error."""
+        named = {
+            name: task["text_column_name"] for name, task in self.tasks.items()
+            if task.get("text_column_name") is not None
+        }
+        if not named:
+            return table.column_index(self.text_column_name, "text_column_name")
+        columns = {name: table.column_index(col, "text_column_name") for name, col in named.items()}
+        if len(set(columns.values())) > 1:
+            raise DataFileError(
+                f"the tasks read their texts from different columns ({named}), but each row "
+                "has one text. Give every add_task() the same text_column_name, or leave it "
+                f"out (the processor's text_column_name={self.text_column_name!r} is used then).",
+                file=table.file,
+            )
+        return next(iter(columns.values()))
 
     def _label_columns(self, table: Table, path: Path) -> dict[str, int]:
         """Column of each task's labels; data files need them all, other files may lack them."""
@@ -230,9 +250,6 @@ class DelimitedProcessor(Processor):
             task["label_list"] = labels
             self.on_label_list_read(name, labels)
             logger.info("label_list of task '%s' read from %s: %s", name, table.file, labels)
-
-    def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
-        """Hook for subclasses that mirror a task's label list in an attribute."""
 
     # ---- dict → features -----------------------------------------------------------------
 

@@ -171,8 +171,7 @@ class NERProcessor(Processor):
             tags, changed, iob1 = check_tags(conll, col, name, task, path, collect=fill)
             if fill:
                 task["label_list"] = tags
-                if name == DEFAULT_TASK:
-                    self.label_list = tags
+                self.on_label_list_read(name, task["label_list"])
                 logger.info("label_list of task '%s' read from %s: %s", name, path, tags)
             report_repairs(path, name, changed, iob1)
             if changed:
@@ -180,6 +179,10 @@ class NERProcessor(Processor):
             for item, sentence in zip(dicts, conll.sentences, strict=True):
                 item[task["label_name"]] = sentence.column(col)
         return dicts
+
+    def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
+        if task_name == DEFAULT_TASK:
+            self.label_list = labels
 
     def _column(self, conll: ConllFile, index: int, argument: str) -> int:
         """``index`` as a non-negative column position, or an error naming ``argument``."""

@@ -13,7 +13,7 @@ import pytest
 
 from farm.data_handler.data_silo import DataSilo
 from farm.tracking import get_tracker, set_tracker
-from farm.train import Trainer
+from farm.train import EarlyStopping, Trainer
 from farm.utils import MLFlowLogger, StdoutLogger, set_all_seeds
 from tests.farm_helpers import (
     make_model,
@@ -90,6 +90,29 @@ def test_mlflow_logs_params_and_metrics_to_a_local_store(tiny_bert_dir: Path,
         trainer.test_result[0]["loss"]
     )
     assert run.info.status == "FINISHED"
+
+
+def test_model_artifact_holds_the_model_not_the_checkpoints_beside_it(
+    tiny_bert_dir: Path, tmp_path: Path
+) -> None:
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    ml_logger = MLFlowLogger(tracking_uri=tracking_uri)
+    ml_logger.init_experiment(experiment_name="farm-tests", run_name="artifacts")
+    set_all_seeds(42)
+    data_dir = write_separable_data(tmp_path / "data", n_train=16, n_test=4)
+    data_silo = DataSilo(make_processor(tiny_bert_dir, data_dir), batch_size=4)
+    folder = tmp_path / "saved"  # as in FARM's tutorial: one folder for both
+    trainer = make_trainer(make_model(tiny_bert_dir), data_silo, epochs=1, evaluate_every=1,
+                           early_stopping=EarlyStopping(save_dir=folder, metric="acc",
+                                                        mode="max"),
+                           checkpoint_every=1, checkpoint_root_dir=folder)
+    trainer.train()
+    ml_logger.end_run()
+    assert any(p.name.startswith("step_") for p in folder.iterdir())
+    client = mlflow.tracking.MlflowClient(tracking_uri)
+    uploaded = {Path(a.path).name for a in client.list_artifacts(ml_logger.run_id, "model")}
+    assert "farm_model.json" in uploaded and "language_model" in uploaded
+    assert not [name for name in uploaded if name.startswith("step_")]
 
 
 def test_a_run_left_open_is_finished_when_the_process_exits(tmp_path: Path) -> None:

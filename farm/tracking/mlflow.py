@@ -158,10 +158,16 @@ class MLFlowLogger(Tracker):
         while self._queue.unfinished_tasks and time.monotonic() < deadline:
             time.sleep(0.01)
         if self._queue.unfinished_tasks:
-            logger.warning("MLflow: %d records not sent yet (server unreachable).",
-                           self._queue.unfinished_tasks)
+            reason = "server unreachable" if self._outage_since is not None else "still sending"
+            logger.warning("MLflow: %d records not sent yet (%s).", self._queue.unfinished_tasks,
+                           reason)
             return False
         return True
+
+    def _end_at_exit(self) -> None:
+        """At interpreter exit: finish an open run, waiting for uploads still in progress
+        (minutes for a large model), but only seconds while the server is away."""
+        self.end_run(timeout=5.0 if self._outage_since is not None else 600.0)
 
     def _run(self) -> str:
         if self.run_id is None:
@@ -191,7 +197,7 @@ class MLFlowLogger(Tracker):
             self._worker = threading.Thread(target=self._send_forever, daemon=True,
                                             name="farm-mlflow")
             self._worker.start()
-            atexit.register(self.end_run, 5.0)
+            atexit.register(self._end_at_exit)
 
     def _send_forever(self) -> None:
         while True:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -53,4 +55,18 @@ class RunRecord:
             if save_history_plot(self.history, Path(folder) / "training_curves.png"):
                 tracker.log_artifacts(folder, "plots")
         if best_model_dir is not None:
-            tracker.log_artifacts(str(best_model_dir), "model")
+            with tempfile.TemporaryDirectory() as folder:
+                # Only the model: checkpoints may live in the same folder (FARM's tutorial
+                # uses one folder for both), and they are many times its size.
+                model = Path(folder) / "model"
+                shutil.copytree(best_model_dir, model, copy_function=_link_or_copy,
+                                ignore=shutil.ignore_patterns("step_*", ".tmp-*"))
+                tracker.log_artifacts(str(model), "model")
+
+
+def _link_or_copy(source: str, target: str) -> None:
+    """A hard link where the file system allows one (no second copy of the weights)."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)

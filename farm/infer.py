@@ -24,9 +24,10 @@ from farm.modeling.tokenization import Tokenizer
 
 logger = logging.getLogger(__name__)
 
-# Padded tokens per model batch: on CPUs, throughput grows up to a few thousand tokens per
-# batch and then levels off (see benchmarks/README.md); memory grows with it.
-DEFAULT_MAX_TOKENS = 8192
+# Padded tokens per model batch. On a 2-core CPU, MiniLM's throughput peaks between 1,024 and
+# 2,048 tokens and falls beyond (cache pressure; see docs/speed.md); GPUs want far larger
+# batches (a choice, not measured here).
+DEFAULT_MAX_TOKENS = {"cpu": 2048, "cuda": 16384}
 
 
 class Inferencer:
@@ -43,9 +44,10 @@ class Inferencer:
         task_type (str | None): The task (informational for trained models).
         batch_size (int): Inputs per result dict.
         gpu (bool): Run on the GPU if one is available.
-        max_tokens_per_batch (int): The model runs on batches of inputs of similar length,
-            as many as fit in this many (padded) tokens, whatever ``batch_size`` is: large
-            batches of short texts, small batches of long ones.
+        max_tokens_per_batch (int | None): The model runs on batches of inputs of similar
+            length, as many as fit in this many (padded) tokens, whatever ``batch_size`` is:
+            large batches of short texts, small batches of long ones. Default: 2,048 on the
+            CPU, 16,384 on a GPU.
         torch_compile (bool): Compile the model with ``torch.compile`` (dynamic shapes); the
             first batches are slow while it compiles.
         name (str | None): A name for the model (used by the REST API).
@@ -68,12 +70,14 @@ class Inferencer:
         name: str | None = None,
         return_class_probs: bool = False,
         disable_tqdm: bool = False,
-        max_tokens_per_batch: int = DEFAULT_MAX_TOKENS,
+        max_tokens_per_batch: int | None = None,
         torch_compile: bool = False,
     ):
+        self.device = torch.device("cuda" if gpu and torch.cuda.is_available() else "cpu")
+        if max_tokens_per_batch is None:
+            max_tokens_per_batch = DEFAULT_MAX_TOKENS.get(self.device.type, 2048)
         if max_tokens_per_batch < 1:
             raise ValueError(f"max_tokens_per_batch must be positive; got {max_tokens_per_batch}.")
-        self.device = torch.device("cuda" if gpu and torch.cuda.is_available() else "cpu")
         self.model = model.to(self.device).eval()
         self.max_tokens_per_batch = max_tokens_per_batch
         self._forward: Any = torch.compile(self.model, dynamic=True) if torch_compile else (
@@ -101,7 +105,7 @@ class Inferencer:
         num_processes: int | None = None,
         disable_tqdm: bool = False,
         strict: bool = True,
-        max_tokens_per_batch: int = DEFAULT_MAX_TOKENS,
+        max_tokens_per_batch: int | None = None,
         torch_compile: bool = False,
     ) -> Inferencer:
         """Load a saved FARM model, or a Hugging Face model folder with a ``task_type``.
@@ -131,7 +135,7 @@ class Inferencer:
                 batched in the fast tokenizer, so no process pool is used.
             disable_tqdm (bool): Hide the progress bar.
             strict (bool): Require saved head weights to match exactly.
-            max_tokens_per_batch (int): Padded tokens per model batch (see the class).
+            max_tokens_per_batch (int | None): Padded tokens per model batch (see the class).
             torch_compile (bool): Compile the model with ``torch.compile``.
 
         Returns:

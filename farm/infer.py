@@ -12,18 +12,27 @@ from torch import Tensor
 from tqdm import tqdm
 
 from farm.data_handler.dataset import Collator
-from farm.data_handler.processors import InferenceProcessor, NERProcessor, Processor
+from farm.data_handler.processors import (
+    InferenceProcessor,
+    NERProcessor,
+    Processor,
+    SquadProcessor,
+)
 from farm.errors import FarmError, check_choice
 from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 from farm.modeling.embeddings import EXTRACTION_STRATEGIES, EmbeddingModel
 from farm.modeling.language_model import LanguageModel
-from farm.modeling.prediction_heads import TextClassificationHead, TokenClassificationHead
+from farm.modeling.prediction_heads import (
+    QuestionAnsweringHead,
+    TextClassificationHead,
+    TokenClassificationHead,
+)
 from farm.modeling.tokenization import Tokenizer
 
 logger = logging.getLogger(__name__)
 
 # Task types for which a plain Hugging Face folder gets an (untrained) head.
-_HF_TASK_TYPES = ("text_classification", "ner")
+_HF_TASK_TYPES = ("text_classification", "ner", "question_answering")
 
 
 class Inferencer:
@@ -93,8 +102,9 @@ class Inferencer:
             model_name_or_path (str | Path): A folder written by ``model.save`` /
                 ``EarlyStopping``, or a Hugging Face model (folder or hub name).
             revision (str | None): Hub revision of a Hugging Face model.
-            task_type (str | None): Needed for Hugging Face models: ``"text_classification"``
-                or ``"ner"`` (the head is created untrained, its labels from ``id2label``).
+            task_type (str | None): Needed for Hugging Face models: ``"text_classification"``,
+                ``"ner"`` (the head is created untrained, its labels from ``id2label``) or
+                ``"question_answering"`` (an untrained span head).
                 ``"embeddings"``: vectors of the language model (of a FARM model or a
                 Hugging Face folder), no head needed. Otherwise ignored for FARM models.
             batch_size (int): Inputs per batch.
@@ -104,6 +114,7 @@ class Inferencer:
             return_class_probs (bool): Return every class's probability too.
             extraction_strategy (str | None): Embeddings: ``"cls_token"`` (default),
                 ``"reduce_mean"``, ``"reduce_max"``, ``"per_token"`` or ``"pooled"``.
+                Question answering accepts ``"per_token"`` (what it uses anyway).
             extraction_layer (int | None): Embeddings: the layer (-1, the default, is the
                 last; -2 the one before).
             num_processes (int | None): Accepted for FARM compatibility; tokenization is
@@ -115,6 +126,11 @@ class Inferencer:
             Inferencer: Ready to predict.
         """
         path = Path(model_name_or_path)
+        if task_type == "question_answering":
+            # FARM's QA scripts pass extraction_strategy="per_token": what QA uses anyway.
+            check_choice(extraction_strategy or "per_token", ["per_token"],
+                         "extraction_strategy for question answering")
+            extraction_strategy = None
         if task_type == "embeddings" or extraction_strategy is not None or (
             extraction_layer is not None
         ):
@@ -162,9 +178,12 @@ class Inferencer:
         logits = self._logits_per_sample(dataset)
         # Dataset rows are the baskets' samples in order; a basket may hold several.
         first_row = np.cumsum([0] + [len(b.samples) for b in baskets])
+        # Question answering gives one result dict per question, as FARM did.
+        per_basket = any(getattr(h, "result_per_basket", False) for h in self.model.heads)
+        group = 1 if per_basket else self.batch_size
         results = []
-        for begin in range(0, len(baskets), self.batch_size):
-            end = min(begin + self.batch_size, len(baskets))
+        for begin in range(0, len(baskets), group):
+            end = min(begin + group, len(baskets))
             rows = range(first_row[begin], first_row[end])
             group_logits = [_pad_stack([per_head[r] for r in rows]) for per_head in logits]
             results += self.model.formatted_preds(
@@ -212,6 +231,29 @@ class Inferencer:
         """Kept for FARM compatibility: no process pool is used."""
 
 
+class QAInferencer(Inferencer):
+    """An :class:`Inferencer` for question answering models; also takes ``QAInput`` objects.
+
+    Results come as one ``{"task": "qa", "predictions": [prediction]}`` dict per question,
+    in input order (see ``docs/question_answering.md``).
+
+    Example:
+        >>> inferencer = QAInferencer.load("saved_models/qa", task_type="question_answering")
+        >>> result = inferencer.inference_from_dicts(
+        ...     [{"questions": ["Who wrote Faust?"], "text": "Faust was written by Goethe."}])
+        >>> result[0]["predictions"][0]["answers"][0]["answer"]
+    """
+
+    def inference_from_objects(
+        self, objects: list[Any], return_json: bool = True,
+        multiprocessing_chunksize: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Predict for ``QAInput`` objects (or dicts)."""
+        return self.inference_from_dicts(
+            [o.to_dict() if hasattr(o, "to_dict") else o for o in objects]
+        )
+
+
 def _pad_stack(tensors: list[Tensor]) -> Tensor:
     """Stack per-sample tensors, zero-padding their first dimension to the longest."""
     if not tensors:
@@ -240,6 +282,13 @@ def _from_hugging_face(
     tokenizer = Tokenizer.load(name_or_path, **extra)
     id2label = language_model.config.id2label or {0: "LABEL_0", 1: "LABEL_1"}
     labels = [str(v) for _, v in sorted(id2label.items())]
+    if task_type == "question_answering":
+        qa_head = QuestionAnsweringHead(layer_dims=[language_model.hidden_size, 2])
+        qa_processor = SquadProcessor(tokenizer, max_seq_len=256, data_dir=None,
+                                      train_filename=None, dev_filename=None)
+        logger.warning("%s is a plain Hugging Face model: its question answering head is "
+                       "untrained, so answers are random until you fine-tune it.", name_or_path)
+        return AdaptiveModel(language_model, [qa_head], embeds_dropout_prob=0.0), qa_processor
     if task_type == "ner":
         ner_head = TokenClassificationHead(num_labels=len(labels), label_list=labels)
         ner_processor = NERProcessor(tokenizer, max_seq_len=256, data_dir=None,

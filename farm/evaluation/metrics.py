@@ -23,6 +23,7 @@ from sklearn.metrics import (
 
 from farm.errors import check_choice
 from farm.evaluation.seq_metrics import seq_f1, seq_report_text
+from farm.evaluation.squad_metrics import squad, squad_report_text, top_n_accuracy
 
 MetricFn = Callable[[Sequence[Any], Sequence[Any]], "dict[str, float] | float"]
 
@@ -87,6 +88,8 @@ _REGISTRY: dict[str, MetricFn] = {
     "r2": r2,
     "pear_spear": pear_spear,
     "seq_f1": seq_f1,
+    "squad": squad,
+    "top_n_accuracy": top_n_accuracy,
 }
 
 
@@ -182,6 +185,7 @@ _REPORTS: dict[str, ReportFn] = {
     "multilabel_classification": multilabel_report_text,
     "regression": regression_report_text,
     "ner": seq_report_text,
+    "question_answering": squad_report_text,
 }
 
 

@@ -5,6 +5,7 @@ from farm.data_handler.processors.delimited import DelimitedProcessor
 from farm.data_handler.processors.inference import InferenceProcessor
 from farm.data_handler.processors.ner import NERProcessor
 from farm.data_handler.processors.regression import RegressionProcessor
+from farm.data_handler.processors.squad import SquadProcessor
 from farm.data_handler.processors.text_classification import TextClassificationProcessor
 from farm.data_handler.processors.text_pair_classification import (
     TextPairClassificationProcessor,
@@ -17,6 +18,7 @@ __all__ = [
     "NERProcessor",
     "Processor",
     "RegressionProcessor",
+    "SquadProcessor",
     "TextClassificationProcessor",
     "TextPairClassificationProcessor",
     "TextPairRegressionProcessor",

@@ -4,6 +4,7 @@ from farm.modeling.prediction_heads.base import FeedForwardBlock, PredictionHead
 from farm.modeling.prediction_heads.multilabel_text_classification import (
     MultiLabelTextClassificationHead,
 )
+from farm.modeling.prediction_heads.question_answering import QuestionAnsweringHead
 from farm.modeling.prediction_heads.regression import RegressionHead
 from farm.modeling.prediction_heads.text_classification import TextClassificationHead
 from farm.modeling.prediction_heads.token_classification import TokenClassificationHead
@@ -12,6 +13,7 @@ __all__ = [
     "FeedForwardBlock",
     "MultiLabelTextClassificationHead",
     "PredictionHead",
+    "QuestionAnsweringHead",
     "RegressionHead",
     "TextClassificationHead",
     "TokenClassificationHead",

@@ -22,6 +22,7 @@ from farm.modeling.prediction_heads.qa_spans import (
     passage_spans,
 )
 from farm.qa_features import CONTEXT_OFFSETS, PASSAGE_POSITION
+from tests.test_heads import HeadContract
 
 LABELS = "question_answering_label_ids"
 
@@ -186,3 +187,36 @@ def test_save_and_load_keep_every_setting(tmp_path: Path) -> None:
     x = torch.randn(2, 5, 16)
     assert torch.equal(loaded(x), head(x))
     assert not math.isnan(loaded.temperature_for_confidence)
+
+
+class TestQuestionAnsweringHead(HeadContract):
+    """QuestionAnsweringHead passes the contract every head inherits."""
+
+    head_class = QuestionAnsweringHead
+
+    def make_head(self) -> PredictionHead:
+        return QuestionAnsweringHead(layer_dims=[768, 2],
+                                     label_list=["start_token", "end_token"])
+
+    def make_labels(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        n, seq_len = batch["input_ids"].shape
+        offsets = torch.stack([offsets_for(seq_len, range(1, seq_len - 1))] * n)
+        labels = torch.tensor([[1, 2], [0, 0], [2, 2]])[:n]  # (n, 2): one no-answer
+        positions = torch.tensor([[i, 0, 1] for i in range(n)])  # (n, 3)
+        return {CONTEXT_OFFSETS: offsets.view(n, -1), LABELS: labels, PASSAGE_POSITION: positions}
+
+    def logits_shape(self, batch: dict[str, torch.Tensor]) -> tuple[int, ...]:
+        return (*batch["input_ids"].shape, 2)
+
+    def test_every_trainable_parameter_gets_a_gradient(self, model_dir: Path) -> None:
+        """Every parameter but the pooler's (a per-token head does not read the pooled
+        vector) gets a gradient from one backward pass."""
+        model = self.make_model(model_dir)
+        model.train()
+        batch = self.make_batch(model_dir)
+        model.logits_to_loss(model(**batch), **batch).mean().backward()
+        missing = [
+            name for name, param in model.named_parameters()
+            if param.requires_grad and (param.grad is None or not param.grad.abs().sum() > 0)
+        ]
+        assert all(".pooler." in name for name in missing), missing

@@ -20,13 +20,14 @@ from farm.eval import Evaluator
 from farm.infer import Inferencer, QAInferencer
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.language_model import LanguageModel
+from farm.modeling.optimization import initialize_optimizer
 from farm.modeling.prediction_head import QuestionAnsweringHead
 from farm.modeling.prediction_heads.qa_spans import masked_logits
 from farm.modeling.tokenization import Tokenizer
 from farm.qa_features import CONTEXT_OFFSETS
-from farm.train import EarlyStopping
-from farm.utils import set_all_seeds
-from tests.farm_helpers import make_trainer
+from farm.train import EarlyStopping, Trainer
+from farm.utils import initialize_device_settings, set_all_seeds
+from tests.farm_helpers import make_trainer, model_state, same_weights
 from tests.qa_helpers import (
     QUESTION,
     distractor,
@@ -37,6 +38,7 @@ from tests.qa_helpers import (
     write_qa_data,
     write_squad,
 )
+from tests.test_resume import interrupt_at
 from tests.tiny_models import ARCHITECTURES, CORPUS, TinyModelFactory
 
 LABELS = "question_answering_label_ids"
@@ -82,12 +84,14 @@ def test_training_reaches_a_good_test_score(trained: dict[str, Any]) -> None:
 
 
 def test_the_tutorials_calls(tiny_bert_dir: Path, tmp_path: Path) -> None:
-    """The QA part of the seed tutorial, unchanged apart from model and paths."""
+    """The QA part of the seed tutorial, unchanged apart from model, paths and the tiny
+    model's learning rate and epochs."""
     set_all_seeds(0)
     data_dir = write_qa_data(tmp_path / "data", fillers=(1, 4))
+    device, n_gpu = initialize_device_settings(use_cuda=True)
     tokenizer = Tokenizer.load(pretrained_model_name_or_path=tiny_bert_dir, do_lower_case=True)
     processor = SquadProcessor(
-        tokenizer=tokenizer, max_seq_len=256, data_dir=data_dir,
+        tokenizer=tokenizer, max_seq_len=256, data_dir=str(data_dir),
         label_list=["start_token", "end_token"], metric="squad", train_filename="train.json",
         dev_filename="dev.json", test_filename="test.json", dev_split=0, doc_stride=128,
         max_query_length=64, max_answers=1,
@@ -96,16 +100,30 @@ def test_the_tutorials_calls(tiny_bert_dir: Path, tmp_path: Path) -> None:
     language_model = LanguageModel.load(tiny_bert_dir, language="english")
     prediction_head = QuestionAnsweringHead(layer_dims=[768, 2], task_name="question_answering")
     model = AdaptiveModel(language_model=language_model, prediction_heads=[prediction_head],
-                          embeds_dropout_prob=0.1, lm_output_types=["per_token"], device="cpu")
-    earlystop = EarlyStopping(save_dir=tmp_path / "ckpt", metric="f1", mode="max", patience=3)
-    trainer = make_trainer(model, data_silo, epochs=8, learning_rate=3e-3,
-                           early_stopping=earlystop, evaluate_every=20)
-    trainer.train()
+                          embeds_dropout_prob=0.1, lm_output_types=["per_token"], device=device)
+    task_name = "question_answering"
+    n_epochs = 8
+    checkpoint_path = tmp_path / "ckpt"
+    model, optimizer, lr_schedule = initialize_optimizer(
+        model=model, device=device, learning_rate=3e-3,
+        n_batches=len(data_silo.loaders["train"]), n_epochs=n_epochs,
+    )
+    earlymetric = "f1" if task_name == "question_answering" else "acc"
+    mode = "max" if task_name in ["text_classification", "question_answering"] else "min"
+    earlystop = EarlyStopping(save_dir=checkpoint_path, metric=earlymetric, mode=mode,
+                              patience=3)
+    trainer = Trainer(
+        model=model, optimizer=optimizer, lr_schedule=lr_schedule, data_silo=data_silo,
+        early_stopping=earlystop, evaluate_every=20, checkpoints_to_keep=3,
+        checkpoint_root_dir=checkpoint_path, checkpoint_every=200, epochs=n_epochs,
+        n_gpu=n_gpu, device=device, disable_tqdm=True,
+    )
+    model = trainer.train()
     untrained = Evaluator(data_silo.get_data_loader("test"), processor.tasks, "cpu").eval(
         make_qa_model(tiny_bert_dir))
     assert trainer.test_result[0]["f1"] > untrained[0]["f1"] + 0.3
 
-    infer_model = QAInferencer.load(tmp_path / "ckpt", extraction_strategy="per_token",
+    infer_model = QAInferencer.load(checkpoint_path, extraction_strategy="per_token",
                                     batch_size=2, max_seq_len=512, doc_stride=128,
                                     task_type="question_answering")
     rng = random.Random(7)
@@ -288,3 +306,30 @@ def test_hugging_face_folder_with_task_type(arch: str, tiny_model_factory: TinyM
     with pytest.raises(ValueError, match="extraction_strategy for question answering"):
         Inferencer.load(tiny_model_factory(arch), task_type="question_answering",
                         extraction_strategy="cls_token")
+
+
+def test_interrupted_training_resumes_exactly(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    data_dir = write_qa_data(tmp_path / "data", n_train=48, n_dev=8, n_test=8, fillers=(1, 3))
+
+    def build(root: Path) -> Trainer:
+        set_all_seeds(3)
+        silo = DataSilo(make_qa_processor(tiny_bert_dir, data_dir), batch_size=8)
+        model, optimizer, schedule = initialize_optimizer(
+            model=make_qa_model(tiny_bert_dir), n_batches=len(silo.loaders["train"]),
+            n_epochs=2, device="cpu", learning_rate=2e-3)
+        return Trainer.create_or_load_checkpoint(
+            data_silo=silo, checkpoint_root_dir=root, model=model, optimizer=optimizer,
+            lr_schedule=schedule, epochs=2, n_gpu=0, device="cpu", disable_tqdm=True,
+            evaluate_every=4, checkpoint_on_sigterm=True, checkpoints_to_keep=0)
+
+    full = build(tmp_path / "full")
+    full.train()
+    interrupted = build(tmp_path / "run")
+    interrupt_at(interrupted, 7)
+    with pytest.raises(SystemExit, match="SIGTERM"):
+        interrupted.train()
+    resumed = build(tmp_path / "run")
+    assert resumed.global_step == 7  # the interrupted step was finished and saved
+    resumed.train()
+    assert same_weights(model_state(full.model), model_state(resumed.model))
+    assert resumed.test_result == full.test_result

@@ -119,7 +119,7 @@ def evaluate(model: AdaptiveModel, data_silo: DataSilo, split: str) -> dict[str,
 
 def scores(result: dict[str, Any]) -> dict[str, Any]:
     keys = ["EM", "f1", "top_n_accuracy", "HasAns_EM", "HasAns_f1", "NoAns_EM", "NoAns_f1"]
-    out = {k: round(float(result[k]), 4) for k in keys if not np.isnan(result[k])}
+    out = {k: round(float(result[k]), 4) for k in keys if k in result}
     out.update(questions=int(result["total"]), has_answer=int(result["HasAns_total"]),
                no_answer=int(result["NoAns_total"]))
     return out

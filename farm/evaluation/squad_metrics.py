@@ -113,8 +113,8 @@ def squad(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     Returns:
         dict[str, float]: ``EM``, ``f1``, ``top_n_accuracy`` (share of questions where one of
         the ranked texts is an exact match), ``total``, and ``HasAns_EM``, ``HasAns_f1``,
-        ``HasAns_total``, ``NoAns_EM``, ``NoAns_f1``, ``NoAns_total`` (EM/F1 of a part
-        without questions are NaN).
+        ``HasAns_total``, ``NoAns_EM``, ``NoAns_f1``, ``NoAns_total`` (as in the official
+        script, a part without questions has only its ``_total``, 0).
 
     Example:
         >>> squad(["Denver Broncos", ""], [["Denver Broncos", "The Broncos"], []])["EM"]
@@ -132,7 +132,8 @@ def squad(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     result = {**_means("", every), "total": float(len(every)),
               "top_n_accuracy": sum(top_n) / len(top_n) if top_n else float("nan")}
     for name, part in parts.items():
-        result.update(_means(f"{name}_", part))
+        if part:
+            result.update(_means(f"{name}_", part))
         result[f"{name}_total"] = float(len(part))
     return result
 
@@ -160,7 +161,8 @@ def squad_report_text(
     lines = [f"{'':10}{'EM':>8}{'F1':>8}{'questions':>11}"]
     for name, prefix in (("all", ""), ("has-answer", "HasAns_"), ("no-answer", "NoAns_")):
         total = result["total"] if not prefix else result[f"{prefix}total"]
-        lines.append(f"{name:10}{result[f'{prefix}EM']:8.4f}{result[f'{prefix}f1']:8.4f}"
-                     f"{int(total):11d}")
+        if total:
+            lines.append(f"{name:10}{result[f'{prefix}EM']:8.4f}{result[f'{prefix}f1']:8.4f}"
+                         f"{int(total):11d}")
     lines.append(f"top_n_accuracy {result['top_n_accuracy']:.4f}")
     return "\n".join(lines)

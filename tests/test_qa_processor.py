@@ -297,3 +297,10 @@ def test_file_dicts_keep_articles_as_groups(tiny_bert_dir: Path, tmp_path: Path)
     dataset, _, _ = proc.dataset_from_dicts(dicts)
     assert dataset.groups.tolist() == [0, 1, 1, 2]
     json.dumps(dicts)  # file dicts stay plain JSON
+
+
+def test_a_file_with_a_byte_order_mark_reads(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    text = json.dumps(squad_articles(2, seed=4))
+    (tmp_path / "train.json").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
+    proc = make_qa_processor(tiny_bert_dir, tmp_path, dev_filename=None, test_filename=None)
+    assert len(proc.file_to_dicts("train.json")) == 2

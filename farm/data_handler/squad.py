@@ -115,7 +115,7 @@ class AnswerRepairs:
             )
 
 
-def read_squad_file(path: Path, encoding: str = "utf-8") -> list[dict[str, Any]]:
+def read_squad_file(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, Any]]:
     """Read a SQuAD JSON file into one paragraph dict per context.
 
     Each dict is ``{"context", "qas", "document_id", "title", "article"}`` where

@@ -78,7 +78,7 @@ class SquadProcessor(Processor):
         doc_stride: int = 128,
         max_query_length: int = 64,
         max_answers: int = 6,
-        encoding: str = "utf-8",
+        encoding: str = "utf-8-sig",
     ):
         self.label_list = list(label_list) if label_list else ["start_token", "end_token"]
         self.metric = metric

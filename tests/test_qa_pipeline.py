@@ -17,6 +17,7 @@ from farm.data_handler.data_silo import DataSilo
 from farm.data_handler.inputs import QAInput, Question
 from farm.data_handler.processor import SquadProcessor
 from farm.eval import Evaluator
+from farm.evaluation.squad_metrics import squad
 from farm.infer import Inferencer, QAInferencer
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.language_model import LanguageModel
@@ -333,3 +334,20 @@ def test_interrupted_training_resumes_exactly(tiny_bert_dir: Path, tmp_path: Pat
     resumed.train()
     assert same_weights(model_state(full.model), model_state(resumed.model))
     assert resumed.test_result == full.test_result
+
+
+def test_inference_answers_score_as_the_evaluator(trained: dict[str, Any]) -> None:
+    """The top answers of inference give the evaluator's EM/F1, and the top answer is
+    "no answer" exactly when no_ans_gap is not positive."""
+    silo = trained["silo"]
+    inferencer = Inferencer(trained["model"], silo.processor, batch_size=16)
+    predictions = [r["predictions"][0] for r in inferencer.inference_from_file("dev.json")]
+    for p in predictions:
+        assert (p["answers"][0]["answer"] == "") == (p["no_ans_gap"] <= 0)
+    golds = [[a["text"] for a in p["ground_truth"]] for p in predictions]
+    answers = [[a["answer"] for a in p["answers"]] for p in predictions]
+    expected = Evaluator(silo.get_data_loader("dev"), silo.processor.tasks, "cpu").eval(
+        trained["model"])[0]
+    result = squad(answers, golds)
+    assert {k: result[k] for k in ("EM", "f1", "top_n_accuracy", "total")} == {
+        k: expected[k] for k in ("EM", "f1", "top_n_accuracy", "total")}

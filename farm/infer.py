@@ -179,7 +179,7 @@ class Inferencer:
         # Dataset rows are the baskets' samples in order; a basket may hold several.
         first_row = np.cumsum([0] + [len(b.samples) for b in baskets])
         # Question answering gives one result dict per question, as FARM did.
-        per_basket = any(getattr(h, "result_per_basket", False) for h in self.model.heads)
+        per_basket = any(h.result_per_basket for h in self.model.heads)
         group = 1 if per_basket else self.batch_size
         results = []
         for begin in range(0, len(baskets), group):

@@ -37,6 +37,9 @@ class PredictionHead(nn.Module):
     # The processor task types (``add_task(task_type=...)``) whose labels the head reads;
     # empty: not checked.
     processor_task_types: ClassVar[tuple[str, ...]] = ()
+    # Inference gives one result dict per basket (a QA question) instead of one per
+    # ``batch_size`` inputs.
+    result_per_basket: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

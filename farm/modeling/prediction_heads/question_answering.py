@@ -63,7 +63,7 @@ class QuestionAnsweringHead(PredictionHead):
     task_type = "qa"
     ph_output_type = "per_token"
     processor_task_types = (QA_TASK_TYPE,)
-    result_per_basket = True  # the inferencer returns one result dict per question
+    result_per_basket = True  # one inference result dict per question, as in FARM
 
     def __init__(
         self,

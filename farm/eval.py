@@ -44,12 +44,18 @@ class Evaluator:
         self.device = torch.device(device)
         self.report = report
 
-    def eval(self, model: nn.Module, return_preds_and_labels: bool = False) -> list[dict[str, Any]]:
+    def eval(
+        self, model: nn.Module, return_preds_and_labels: bool = False,
+        calibrate_conf_scores: bool = False,
+    ) -> list[dict[str, Any]]:
         """Evaluate; the model's train/eval mode is restored afterwards.
 
         Args:
             model (nn.Module): An ``AdaptiveModel`` (or one wrapped in DDP).
             return_preds_and_labels (bool): Add ``"preds"`` and ``"labels"`` to each result.
+            calibrate_conf_scores (bool): Before computing the metrics, let every head that
+                has confidence scores (``calibrate_conf``, e.g. question answering) fit
+                their temperature on this data.
 
         Returns:
             list[dict[str, Any]]: Per head ``{"loss", "task_name", <metrics>, "report"}``.
@@ -59,6 +65,8 @@ class Evaluator:
         losses: list[list[np.ndarray]] = [[] for _ in heads]
         preds: list[list[Any]] = [[] for _ in heads]
         labels: list[list[Any]] = [[] for _ in heads]
+        calibrated = [calibrate_conf_scores and hasattr(h, "calibrate_conf") for h in heads]
+        collected: list[list[Any]] = [[] for _ in heads]  # (logits, batch) for calibration
         was_training = model.training
         model.eval()
         try:
@@ -69,10 +77,20 @@ class Evaluator:
                     for i, (head, head_logits) in enumerate(zip(heads, logits, strict=True)):
                         loss = head.logits_to_loss(logits=head_logits, **batch)
                         losses[i].append(loss.float().cpu().numpy())
+                        if calibrated[i]:
+                            collected[i].append((head_logits.float().cpu(),
+                                                 {k: v.cpu() for k, v in batch.items()}))
                         preds[i] += head.logits_to_preds(logits=head_logits, **batch)
                         labels[i] += head.prepare_labels(**batch)
         finally:
             model.train(was_training)
+        for i, head in enumerate(heads):
+            if calibrated[i]:
+                head.calibrate_conf(collected[i])  # type: ignore[operator]
+                # Predictions again, with the confidences of the new temperature.
+                preds[i] = [p for head_logits, batch in collected[i]
+                            for p in head.logits_to_preds(logits=head_logits, **batch)]
+        references = getattr(self.data_loader.dataset, "references", None)
         results = []
         for i, head in enumerate(heads):
             task = self.tasks.get(head.task_name, {})
@@ -83,7 +101,8 @@ class Evaluator:
             preds[i], labels[i] = [preds[i][j] for j in keep], [labels[i][j] for j in keep]
             head_losses = np.concatenate(losses[i])[keep] if losses[i] else np.zeros(0)
             # One entry per basket for the metric (e.g. a long sentence's windows joined).
-            preds[i], labels[i] = head.merge_per_basket(preds[i], labels[i])
+            refs = [references[j] for j in keep] if references is not None else None
+            preds[i], labels[i] = head.merge_per_basket(preds[i], labels[i], references=refs)
             result: dict[str, Any] = {
                 "task_name": head.task_name,
                 "loss": float(head_losses.mean()) if len(head_losses) else float("nan"),

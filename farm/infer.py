@@ -117,7 +117,8 @@ class Inferencer:
             revision (str | None): Hub revision of a Hugging Face model.
             task_type (str | None): Needed for Hugging Face models: ``"text_classification"``,
                 ``"multilabel_text_classification"``, ``"regression"``,
-                ``"text_pair_classification"``, ``"text_pair_regression"`` or ``"ner"``; the
+                ``"text_pair_classification"``, ``"text_pair_regression"``, ``"ner"`` or
+                ``"question_answering"``; the
                 model's head weights are converted (a plain encoder gets an untrained head,
                 its labels from ``id2label``).
                 ``"embeddings"``: vectors of the language model (of a FARM model or a
@@ -129,6 +130,7 @@ class Inferencer:
             return_class_probs (bool): Return every class's probability too.
             extraction_strategy (str | None): Embeddings: ``"cls_token"`` (default),
                 ``"reduce_mean"``, ``"reduce_max"``, ``"per_token"`` or ``"pooled"``.
+                Question answering accepts ``"per_token"`` (what it uses anyway).
             extraction_layer (int | None): Embeddings: the layer (-1, the default, is the
                 last; -2 the one before).
             num_processes (int | None): Accepted for FARM compatibility; tokenization is
@@ -142,6 +144,11 @@ class Inferencer:
             Inferencer: Ready to predict.
         """
         path = Path(model_name_or_path)
+        if task_type == "question_answering":
+            # FARM's QA scripts pass extraction_strategy="per_token": what QA uses anyway.
+            check_choice(extraction_strategy or "per_token", ["per_token"],
+                         "extraction_strategy for question answering")
+            extraction_strategy = None
         if task_type == "embeddings" or extraction_strategy is not None or (
             extraction_layer is not None
         ):
@@ -202,9 +209,12 @@ class Inferencer:
         logits = self._logits_per_sample(dataset)
         # Dataset rows are the baskets' samples in order; a basket may hold several.
         first_row = np.cumsum([0] + [len(b.samples) for b in baskets])
+        # Question answering gives one result dict per question, as FARM did.
+        per_basket = any(h.result_per_basket for h in self.model.heads)
+        group = 1 if per_basket else self.batch_size
         results = []
-        for begin in range(0, len(baskets), self.batch_size):
-            end = min(begin + self.batch_size, len(baskets))
+        for begin in range(0, len(baskets), group):
+            end = min(begin + group, len(baskets))
             rows = range(first_row[begin], first_row[end])
             group_logits = [_pad_stack([per_head[r] for r in rows]) for per_head in logits]
             results += self.model.formatted_preds(
@@ -254,6 +264,29 @@ class Inferencer:
 def _saved_model_class(path: Path) -> str:
     """The model class a saved FARM model folder records (``AdaptiveModel`` by default)."""
     return str(json.loads((path / MODEL_META).read_text()).get("model", "AdaptiveModel"))
+
+
+class QAInferencer(Inferencer):
+    """An :class:`Inferencer` for question answering models; also takes ``QAInput`` objects.
+
+    Results come as one ``{"task": "qa", "predictions": [prediction]}`` dict per question,
+    in input order (see ``docs/question_answering.md``).
+
+    Example:
+        >>> inferencer = QAInferencer.load("saved_models/qa", task_type="question_answering")
+        >>> result = inferencer.inference_from_dicts(
+        ...     [{"questions": ["Who wrote Faust?"], "text": "Faust was written by Goethe."}])
+        >>> result[0]["predictions"][0]["answers"][0]["answer"]
+    """
+
+    def inference_from_objects(
+        self, objects: list[Any], return_json: bool = True,
+        multiprocessing_chunksize: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Predict for ``QAInput`` objects (or dicts)."""
+        return self.inference_from_dicts(
+            [o.to_dict() if hasattr(o, "to_dict") else o for o in objects]
+        )
 
 
 def _pad_stack(tensors: list[Tensor]) -> Tensor:

@@ -2,7 +2,7 @@
 
 ``HEAD_CONVERTERS`` is keyed by head class name (FARM → Hugging Face); ``TASK_TYPES`` by the
 ``task_type`` a user passes to ``convert_from_transformers`` / ``Inferencer.load``
-(Hugging Face → FARM). A new head type (question answering, masked LM, ...) adds one
+(Hugging Face → FARM). A new head type (masked LM, ...) adds one
 converter and its task types; see ``docs/conversion.md``.
 """
 
@@ -21,6 +21,7 @@ from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_heads import (
     MultiLabelTextClassificationHead,
     PredictionHead,
+    QuestionAnsweringHead,
     RegressionHead,
     TextClassificationHead,
     TokenClassificationHead,
@@ -81,6 +82,10 @@ class HeadConverter:
 
     def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:
         raise NotImplementedError
+
+    def hf_logits(self, output: Any) -> Tensor:
+        """The Hugging Face model's output in the layout of the FARM head's logits."""
+        return cast(Tensor, output.logits)
 
     def build_head(self, hf: PreTrainedModel) -> tuple[PredictionHead, dict[str, Tensor]]:
         """A FARM head holding ``hf``'s head weights, and pooler weights for the language
@@ -161,6 +166,37 @@ class TokenHeadConverter(HeadConverter):
         return head, {}
 
 
+@dataclass
+class QuestionAnsweringHeadConverter(HeadConverter):
+    """Question answering heads → ``*ForQuestionAnswering`` (``qa_outputs``: start and end
+    logit per token, in that order, as in FARM). Span search options (``n_best``,
+    ``max_answer_length``, ``no_ans_boost``, ...) are recorded in the config and restored."""
+
+    layout: TokenLayout = field(default_factory=lambda: TokenLayout("qa_outputs"))
+    farm_options: ClassVar[tuple[str, ...]] = (
+        "task_name", "no_ans_boost", "n_best", "n_best_per_sample", "context_window_size",
+        "duplicate_filtering", "temperature_for_confidence", "use_confidence_scores_for_ranking",
+        "max_answer_length",
+    )
+
+    def labels(self, head: PredictionHead) -> list[str]:
+        return ["start_token", "end_token"]
+
+    def hf_logits(self, output: Any) -> Tensor:
+        return torch.stack([output.start_logits, output.end_logits], dim=-1)
+
+    def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:
+        self.layout.to_hf(head_stack(head), lm, hf)
+
+    def build_head(self, hf: PreTrainedModel) -> tuple[PredictionHead, dict[str, Tensor]]:
+        stack, _ = self.layout.from_hf(hf)
+        options = {k: v for k, v in self.recorded(hf.config).items()
+                   if k in self.farm_options}
+        head = QuestionAnsweringHead(layer_dims=stack.layer_dims, **options)
+        load_stack(head, stack)
+        return head, {}
+
+
 HEAD_CONVERTERS: dict[str, HeadConverter] = {
     "TextClassificationHead": SequenceHeadConverter(
         "AutoModelForSequenceClassification", "single_label_classification"),
@@ -171,6 +207,8 @@ HEAD_CONVERTERS: dict[str, HeadConverter] = {
         "AutoModelForSequenceClassification", "regression", head_class=RegressionHead),
     "TokenClassificationHead": TokenHeadConverter("AutoModelForTokenClassification",
                                                   per_token=True),
+    "QuestionAnsweringHead": QuestionAnsweringHeadConverter("AutoModelForQuestionAnswering",
+                                                            per_token=True),
 }
 """FARM head class name → its converter."""
 
@@ -179,6 +217,7 @@ TASK_TYPES: dict[str, HeadConverter] = {
     "multilabel_text_classification": HEAD_CONVERTERS["MultiLabelTextClassificationHead"],
     "regression": HEAD_CONVERTERS["RegressionHead"],
     "ner": HEAD_CONVERTERS["TokenClassificationHead"],
+    "question_answering": HEAD_CONVERTERS["QuestionAnsweringHead"],
 }
 """``task_type`` → converter, for loading a Hugging Face model as a FARM model. For
 ``"text_classification"`` the model's ``problem_type`` may pick the multilabel or
@@ -192,6 +231,7 @@ _BY_PROBLEM_TYPE = {
 _BY_ARCHITECTURE_SUFFIX = {
     "ForSequenceClassification": "text_classification",
     "ForTokenClassification": "ner",
+    "ForQuestionAnswering": "question_answering",
 }
 
 

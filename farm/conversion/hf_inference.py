@@ -2,7 +2,7 @@
 
 ``Inferencer.load(hf_folder, task_type=...)`` calls :func:`load_hugging_face`. Each task type
 names the FARM task of the converted head (see ``farm.conversion.hf_heads.TASK_TYPES``) and
-the processor that turns request dicts into features. A new task (QA, masked LM) adds one
+the processor that turns request dicts into features. A new task (masked LM, ...) adds one
 entry to ``INFERENCE_TASKS``.
 """
 
@@ -20,6 +20,7 @@ from farm.data_handler.processors import (
     InferenceProcessor,
     NERProcessor,
     Processor,
+    SquadProcessor,
     TextPairClassificationProcessor,
 )
 from farm.errors import FarmError, check_choice
@@ -43,6 +44,10 @@ def _ner(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Proces
     return NERProcessor(tokenizer, max_seq_len=256, label_list=labels, **_NO_FILES)
 
 
+def _qa(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
+    return SquadProcessor(tokenizer, max_seq_len=384, **_NO_FILES)
+
+
 @dataclass(frozen=True)
 class InferenceTask:
     """A task type for Hugging Face folders.
@@ -64,6 +69,7 @@ INFERENCE_TASKS: dict[str, InferenceTask] = {
     "text_pair_classification": InferenceTask("text_classification", _pair),
     "text_pair_regression": InferenceTask("regression", _pair),
     "ner": InferenceTask("ner", _ner),
+    "question_answering": InferenceTask("question_answering", _qa),
 }
 
 

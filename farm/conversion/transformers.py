@@ -207,7 +207,7 @@ def _verify(model: AdaptiveModel, head_index: int, hf: PreTrainedModel,
         head = model.heads[head_index]
         if isinstance(head, RegressionHead):
             farm_logits = torch.tensor(head.unscale(farm_logits)).view(-1, 1)
-        hf_logits = hf(**inputs).logits.float().cpu()
+        hf_logits = converter.hf_logits(hf(**inputs)).float().cpu()
     farm_logits = farm_logits.cpu()
     if converter.per_token:
         real = batch["padding_mask"].bool().cpu()

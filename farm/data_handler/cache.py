@@ -66,6 +66,10 @@ def save_datasets(
             tensors, pad_values[split] = dataset.to_flat()
             tensor_names[split] = dataset.tensor_names  # safetensors sorts its keys
             save_file(tensors, str(tmp / f"{split}.safetensors"))
+            if dataset.references is not None:
+                (tmp / f"{split}_references.json").write_text(
+                    json.dumps(pack_references(dataset.references))
+                )
         layout = {"pad_values": pad_values, "tensor_names": tensor_names}
         (tmp / "meta.json").write_text(json.dumps({**meta, **layout}, indent=2))
     logger.info("Cached preprocessed data in %s", directory)
@@ -83,5 +87,47 @@ def load_datasets(directory: Path) -> tuple[dict[str, FeatureDataset | None], di
             FeatureDataset.from_flat(load_file(str(file)), pad_values[split], tensor_names[split])
             if file.is_file() else None
         )
+        refs = directory / f"{split}_references.json"
+        dataset = datasets[split]
+        if dataset is not None and refs.is_file():
+            dataset.references = unpack_references(json.loads(refs.read_text()))
     logger.info("Loaded preprocessed data from cache %s", directory)
     return datasets, meta
+
+
+_LONG = 256  # strings at least this long (contexts) are stored once in the cache
+
+
+def pack_references(references: list[Any]) -> dict[str, Any]:
+    """References as JSON: each shared object once, long strings (contexts) once."""
+    objects: list[Any] = []
+    position: dict[int, int] = {}  # id of an object -> its place in `objects`
+    strings: list[str] = []
+    string_position: dict[str, int] = {}
+    for ref in references:
+        if id(ref) in position:
+            continue
+        position[id(ref)] = len(objects)
+        if isinstance(ref, dict):
+            ref = dict(ref)
+            for key, value in ref.items():
+                if isinstance(value, str) and len(value) >= _LONG:
+                    if value not in string_position:
+                        string_position[value] = len(strings)
+                        strings.append(value)
+                    ref[key] = {"$string": string_position[value]}
+        objects.append(ref)
+    return {"objects": objects, "strings": strings,
+            "index": [position[id(ref)] for ref in references]}
+
+
+def unpack_references(packed: dict[str, Any]) -> list[Any]:
+    """Inverse of :func:`pack_references` (samples that shared an object share it again)."""
+    strings = packed["strings"]
+    objects = []
+    for obj in packed["objects"]:
+        if isinstance(obj, dict):
+            obj = {k: strings[v["$string"]] if isinstance(v, dict) and "$string" in v else v
+                   for k, v in obj.items()}
+        objects.append(obj)
+    return [objects[i] for i in packed["index"]]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -10,6 +11,10 @@ from torch.utils.data import Dataset
 
 # Per-token label arrays are padded with the value that cross-entropy ignores.
 LABEL_PAD_VALUE = -100
+
+GROUP_FEATURE = "group_id"
+"""Optional feature ``[group]`` per sample: samples of one group (the passages of a question
+answering document, say) stay together in cross-validation folds (``dataset.groups``)."""
 
 
 class FeatureDataset(Dataset):
@@ -21,6 +26,10 @@ class FeatureDataset(Dataset):
             arrays named after their task, ...).
         pad_values (Mapping[str, int] | None): Value each feature is padded with in a batch;
             0 where not given.
+        references (Sequence[Any] | None): Per sample, what a head needs besides tensors to
+            score its predictions (question answering: the context and the gold answer
+            texts); handed to the head's ``merge_per_basket`` by the evaluator. Samples of
+            one basket may share one object.
 
     Example:
         >>> ds = FeatureDataset({"input_ids": [np.array([101, 7, 102]), np.array([101, 102])]},
@@ -34,6 +43,7 @@ class FeatureDataset(Dataset):
         self,
         features: Mapping[str, Sequence[np.ndarray]],
         pad_values: Mapping[str, int] | None = None,
+        references: Sequence[Any] | None = None,
     ):
         sizes = {name: len(values) for name, values in features.items()}
         if len(set(sizes.values())) > 1:
@@ -41,6 +51,10 @@ class FeatureDataset(Dataset):
         self.features = {name: list(values) for name, values in features.items()}
         self.pad_values = dict(pad_values or {})
         self._len = next(iter(sizes.values()), 0)
+        if references is not None and len(references) != self._len:
+            raise ValueError(f"{len(references)} references for {self._len} samples.")
+        self.references = list(references) if references is not None else None
+        self._groups: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self._len
@@ -52,6 +66,27 @@ class FeatureDataset(Dataset):
     def tensor_names(self) -> list[str]:
         """Names of the features, in storage order."""
         return list(self.features)
+
+    @property
+    def groups(self) -> np.ndarray | None:
+        """Group of each sample: the ``group_id`` feature, or None without one. Assigning
+        an array overrides it for this object (subsets and the cache keep the feature)."""
+        if self._groups is not None:
+            return self._groups
+        values = self.features.get(GROUP_FEATURE)
+        if values is None:
+            return None
+        return np.concatenate(values) if values else np.zeros(0, dtype=np.int64)
+
+    @groups.setter
+    def groups(self, groups: np.ndarray | None) -> None:
+        if groups is not None and len(groups) != self._len:
+            raise ValueError(f"{len(groups)} groups for {self._len} samples.")
+        self._groups = groups
+
+    @groups.deleter
+    def groups(self) -> None:
+        self._groups = None
 
     @property
     def lengths(self) -> np.ndarray:
@@ -71,7 +106,8 @@ class FeatureDataset(Dataset):
     def subset(self, indices: Sequence[int] | np.ndarray) -> FeatureDataset:
         """A new dataset with the samples at ``indices``."""
         picked = {name: [values[i] for i in indices] for name, values in self.features.items()}
-        return FeatureDataset(picked, self.pad_values)
+        refs = [self.references[i] for i in indices] if self.references is not None else None
+        return FeatureDataset(picked, self.pad_values, refs)
 
     @classmethod
     def concat(cls, datasets: Sequence[FeatureDataset]) -> FeatureDataset:
@@ -83,7 +119,10 @@ class FeatureDataset(Dataset):
             if dataset.tensor_names != names:
                 raise ValueError(f"Cannot join features {dataset.tensor_names} and {names}.")
         joined = {name: [x for d in datasets for x in d.features[name]] for name in names}
-        return cls(joined, datasets[0].pad_values)
+        refs = None
+        if all(d.references is not None for d in datasets):
+            refs = [r for d in datasets for r in d.references or []]
+        return cls(joined, datasets[0].pad_values, refs)
 
     def to_flat(self) -> tuple[dict[str, torch.Tensor], dict[str, int]]:
         """Flat tensors (values + offsets per feature) for safetensors, and the pad values."""

@@ -25,6 +25,7 @@ from farm.errors import check_choice
 from farm.evaluation.lm_metrics import perplexity
 from farm.evaluation.ranking_metrics import text_similarity_metric
 from farm.evaluation.seq_metrics import seq_f1, seq_report_text
+from farm.evaluation.squad_metrics import squad, squad_report_text, top_n_accuracy
 
 MetricFn = Callable[[Sequence[Any], Sequence[Any]], "dict[str, float] | float"]
 
@@ -92,6 +93,8 @@ _REGISTRY: dict[str, MetricFn] = {
     "perplexity": perplexity,
     "text_similarity_metric": text_similarity_metric,
     "ranking": text_similarity_metric,
+    "squad": squad,
+    "top_n_accuracy": top_n_accuracy,
 }
 
 
@@ -187,6 +190,7 @@ _REPORTS: dict[str, ReportFn] = {
     "multilabel_classification": multilabel_report_text,
     "regression": regression_report_text,
     "ner": seq_report_text,
+    "question_answering": squad_report_text,
 }
 
 

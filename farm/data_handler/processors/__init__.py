@@ -7,6 +7,7 @@ from farm.data_handler.processors.inference import InferenceProcessor
 from farm.data_handler.processors.ner import NERProcessor
 from farm.data_handler.processors.passage_ranking import PassageRankingProcessor
 from farm.data_handler.processors.regression import RegressionProcessor
+from farm.data_handler.processors.squad import SquadProcessor
 from farm.data_handler.processors.text_classification import TextClassificationProcessor
 from farm.data_handler.processors.text_pair_classification import (
     TextPairClassificationProcessor,
@@ -22,6 +23,7 @@ __all__ = [
     "PassageRankingProcessor",
     "Processor",
     "RegressionProcessor",
+    "SquadProcessor",
     "TextClassificationProcessor",
     "TextPairClassificationProcessor",
     "TextPairRegressionProcessor",

@@ -7,6 +7,7 @@ from farm.modeling.prediction_heads.multilabel_text_classification import (
 )
 from farm.modeling.prediction_heads.next_sentence import NextSentenceHead
 from farm.modeling.prediction_heads.passage_ranking import PassageRankingHead
+from farm.modeling.prediction_heads.question_answering import QuestionAnsweringHead
 from farm.modeling.prediction_heads.regression import RegressionHead
 from farm.modeling.prediction_heads.text_classification import TextClassificationHead
 from farm.modeling.prediction_heads.text_similarity import TextSimilarityHead
@@ -19,6 +20,7 @@ __all__ = [
     "NextSentenceHead",
     "PassageRankingHead",
     "PredictionHead",
+    "QuestionAnsweringHead",
     "RegressionHead",
     "TextClassificationHead",
     "TextSimilarityHead",

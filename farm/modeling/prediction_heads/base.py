@@ -37,6 +37,9 @@ class PredictionHead(nn.Module):
     # The processor task types (``add_task(task_type=...)``) whose labels the head reads;
     # empty: not checked.
     processor_task_types: ClassVar[tuple[str, ...]] = ()
+    # Inference gives one result dict per basket (a QA question) instead of one per
+    # ``batch_size`` inputs.
+    result_per_basket: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -75,10 +78,14 @@ class PredictionHead(nn.Module):
         """The batch's true labels, in the format of :meth:`logits_to_preds`."""
         raise NotImplementedError
 
-    def merge_per_basket(self, preds: list[Any], labels: list[Any]) -> tuple[list[Any], list[Any]]:
+    def merge_per_basket(
+        self, preds: list[Any], labels: list[Any], references: list[Any] | None = None
+    ) -> tuple[list[Any], list[Any]]:
         """Join the predictions and labels that the evaluator collected per sample into one
         entry per basket, before the metric sees them (e.g. the windows of a long sentence
-        for NER). By default each sample is its own entry."""
+        for NER, the passages of a question's document for QA). ``references`` are the
+        data set's per-sample references, aligned with ``preds`` (None if it has none). By
+        default each sample is its own entry."""
         return preds, labels
 
     def formatted_preds(

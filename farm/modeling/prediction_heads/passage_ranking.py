@@ -78,8 +78,9 @@ class PassageRankingHead(TextClassificationHead):
         return [None if label == self.loss_ignore_index else (p[0], p[1], float(label == 1))
                 for p, label in zip(positions, labels, strict=True)]
 
-    def merge_per_basket(self, preds: list[Any], labels: list[Any]
-                         ) -> tuple[list[list[float]], list[list[int]]]:
+    def merge_per_basket(self, preds: list[Any], labels: list[Any],
+                         references: list[Any] | None = None
+                         ) -> tuple[list[Any], list[Any]]:
         """Per query the scores of its candidates and which are relevant."""
         return _per_query(preds), [[int(x) for x in q] for q in _per_query(labels)]
 

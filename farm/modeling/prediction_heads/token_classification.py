@@ -162,7 +162,7 @@ class TokenClassificationHead(PredictionHead):
         return [None if row and max(row) < 0 else w for w, row in zip(windows, ids, strict=True)]
 
     def merge_per_basket(
-        self, preds: list[Any], labels: list[Any]
+        self, preds: list[Any], labels: list[Any], references: list[Any] | None = None
     ) -> tuple[list[list[str]], list[list[str]]]:
         """Join the windows of each sentence: one tag list per sentence for the metric."""
         return _merge_windows(preds), _merge_windows(labels)

@@ -144,6 +144,26 @@ def test_layer_wise_learning_rate_decay(tiny_bert_dir: Path) -> None:
     assert decay_of[id(bias)] == 0.0 and decay_of[id(embeddings)] == 0.01
 
 
+def test_adamw_is_fused_by_default_and_the_same_update_as_the_loop(tiny_bert_dir: Path
+                                                                   ) -> None:
+    """The default AdamW runs torch's fused kernel; an explicit choice is left alone; one
+    step gives the same weights as the per-parameter loop implementation."""
+    weights = []
+    for opts in (None, {"name": "AdamW", "foreach": False}):
+        set_all_seeds(3)
+        model = make_model(tiny_bert_dir)
+        _, optimizer, _ = initialize_optimizer(
+            model=model, n_batches=10, n_epochs=1, device="cpu", learning_rate=1e-3,
+            optimizer_opts=opts, schedule_opts={"name": None},
+        )
+        assert optimizer.defaults["fused"] is (True if opts is None else None)
+        for p in model.parameters():
+            p.grad = torch.ones_like(p) * 0.1
+        optimizer.step()
+        weights.append(torch.cat([p.detach().flatten() for p in model.parameters()]))
+    assert torch.allclose(weights[0], weights[1], atol=1e-6)
+
+
 def test_bf16_autocast_on_the_cpu_trains_in_bf16_with_fp32_weights(
     tiny_bert_dir: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,

@@ -11,15 +11,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import pearsonr, spearmanr
-from sklearn.metrics import (
-    accuracy_score,
-    classification_report,
-    f1_score,
-    matthews_corrcoef,
-    mean_squared_error,
-    r2_score,
-)
 
 from farm.errors import check_choice
 from farm.evaluation.lm_metrics import perplexity
@@ -27,17 +18,26 @@ from farm.evaluation.ranking_metrics import text_similarity_metric
 from farm.evaluation.seq_metrics import seq_f1, seq_report_text
 from farm.evaluation.squad_metrics import squad, squad_report_text, top_n_accuracy
 
+
+def _sk() -> Any:
+    """``sklearn.metrics``, imported on first use (importing it costs about 40 MB of memory,
+    which a run whose metric does not need it should not pay)."""
+    import sklearn.metrics
+
+    return sklearn.metrics
+
+
 MetricFn = Callable[[Sequence[Any], Sequence[Any]], "dict[str, float] | float"]
 
 
 def simple_accuracy(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     """Share of predictions equal to their label."""
-    return {"acc": float(accuracy_score(labels, preds))}
+    return {"acc": float(_sk().accuracy_score(labels, preds))}
 
 
 def f1_macro(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     """F1 averaged over classes with equal weight."""
-    return {"f1_macro": float(f1_score(labels, preds, average="macro", zero_division=0))}
+    return {"f1_macro": float(_sk().f1_score(labels, preds, average="macro", zero_division=0))}
 
 
 def acc_and_f1(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
@@ -49,22 +49,22 @@ def acc_and_f1(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
 
 def mcc(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     """Matthews correlation coefficient."""
-    return {"mcc": float(matthews_corrcoef(labels, preds))}
+    return {"mcc": float(_sk().matthews_corrcoef(labels, preds))}
 
 
 def f1_micro(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     """F1 over all decisions pooled (for multilabel: over every label of every text)."""
-    return {"f1_micro": float(f1_score(labels, preds, average="micro", zero_division=0))}
+    return {"f1_micro": float(_sk().f1_score(labels, preds, average="micro", zero_division=0))}
 
 
 def mse(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     """Mean squared error."""
-    return {"mse": float(mean_squared_error(labels, preds))}
+    return {"mse": float(_sk().mean_squared_error(labels, preds))}
 
 
 def r2(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     """Coefficient of determination."""
-    return {"r2": float(r2_score(labels, preds))}
+    return {"r2": float(_sk().r2_score(labels, preds))}
 
 
 def pear_spear(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
@@ -75,6 +75,8 @@ def pear_spear(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     if len(set(preds)) < 2 or len(set(labels)) < 2:
         pearson = spearman = float("nan")
     else:
+        from scipy.stats import pearsonr, spearmanr  # on first use, as _sk
+
         pearson = float(pearsonr(preds, labels)[0])
         spearman = float(spearmanr(preds, labels)[0])
     return {"pearson": pearson, "spearman": spearman, "corr": (pearson + spearman) / 2}
@@ -156,7 +158,7 @@ def classification_report_text(
 ) -> str:
     """Per-class precision, recall, F1 and support (scikit-learn's report)."""
     names = list(label_list) if label_list else sorted(set(labels) | set(preds))
-    return str(classification_report(labels, preds, labels=names, digits=4, zero_division=0))
+    return str(_sk().classification_report(labels, preds, labels=names, digits=4, zero_division=0))
 
 
 def multilabel_report_text(
@@ -165,8 +167,8 @@ def multilabel_report_text(
     """Per-label precision, recall, F1 and support of multi-hot predictions, plus micro,
     macro, weighted and samples averages (scikit-learn's report)."""
     names = list(label_list) if label_list else None
-    return str(classification_report(np.asarray(labels), np.asarray(preds), target_names=names,
-                                     digits=4, zero_division=0))
+    return str(_sk().classification_report(np.asarray(labels), np.asarray(preds),
+                                           target_names=names, digits=4, zero_division=0))
 
 
 def regression_report_text(

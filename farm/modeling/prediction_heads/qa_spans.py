@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from scipy.optimize import minimize_scalar
 from torch import Tensor
 
 from farm.qa_features import NO_ANSWER_POSITION
@@ -250,6 +249,8 @@ def fit_temperature(start_logits: list[Tensor], end_logits: list[Tensor],
                 total += float(torch.nn.functional.cross_entropy(
                     logits / t, target, reduction="sum"))
         return total / (2 * n)
+
+    from scipy.optimize import minimize_scalar  # on first use: scipy is large
 
     fitted = minimize_scalar(nll, bounds=(-3.0, 3.0), method="bounded",
                              options={"xatol": 1e-4})

@@ -200,3 +200,26 @@ def test_missing_file_lists_the_folder(tiny_bert_dir: Path, tmp_path: Path) -> N
     processor = make_ner_processor(tiny_bert_dir, tmp_path)
     with pytest.raises(DataFileError, match="file not found.*valid.txt"):
         processor.file_to_dicts("train.txt")
+
+
+def test_add_task_text_column_name_is_the_word_column(tiny_bert_dir: Path, tmp_path: Path
+                                                      ) -> None:
+    """Words in column 1, tags in column 0: add_task(text_column_name=1) reads them; a
+    header name (CoNLL files have none) or two different columns is a clear error."""
+    lines = []
+    for words, tags in zip(WORDS, TAGS, strict=True):
+        lines += [f"{t} {w}" for w, t in zip(words, tags, strict=True)] + [""]
+    path = tmp_path / "train.txt"
+    path.write_text("\n".join(lines) + "\n")
+    processor = make_ner_processor(tiny_bert_dir, tmp_path, label_list=None, metric=None,
+                                   train_filename=path.name, test_filename=None)
+    processor.tasks.clear()
+    processor.add_task("ner", "seq_f1", LABELS, label_column_name=0, task_type="ner",
+                       text_column_name=1)
+    dicts = processor.file_to_dicts(path.name)
+    assert [d["words"] for d in dicts] == WORDS
+    assert [d["ner_label"] for d in dicts] == TAGS
+    processor.add_task("pos", "seq_f1", LABELS, label_column_name=0, task_type="ner",
+                       text_column_name="word")
+    with pytest.raises(ValueError, match="one word column and no header"):
+        processor.file_to_dicts(path.name)

@@ -140,7 +140,7 @@ class NERProcessor(Processor):
                 "the processor has no task, so it does not know the tags. Pass label_list= "
                 "and metric= to the processor, or call processor.add_task().", file=path,
             )
-        token_col = self._column(conll, self.token_column, "token_column")
+        token_col = self._column(conll, self._token_column(), "token_column")
         self.repaired_tags.pop(str(path), None)
         dicts: list[dict[str, Any]] = [
             {"text": " ".join(words), "words": words}
@@ -183,6 +183,22 @@ class NERProcessor(Processor):
     def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
         if task_name == DEFAULT_TASK:
             self.label_list = labels
+
+    def _token_column(self) -> int:
+        """The word column: ``token_column``, or the ``text_column_name`` that
+        ``add_task`` was given (CoNLL files have one word column for all tasks)."""
+        given = {task["text_column_name"] for task in self.tasks.values()
+                 if task.get("text_column_name") is not None}
+        if not given:
+            return self.token_column
+        if len(given) > 1 or not all(isinstance(c, int) for c in given):
+            raise ValueError(
+                f"add_task() got text_column_name {sorted(map(str, given))}: CoNLL files have "
+                "one word column and no header, so give every task the same column index "
+                "(an int, e.g. 0), or leave text_column_name out and set token_column= on the "
+                "processor."
+            )
+        return int(given.pop())
 
     def _column(self, conll: ConllFile, index: int, argument: str) -> int:
         """``index`` as a non-negative column position, or an error naming ``argument``."""

@@ -55,7 +55,22 @@ class PredictionHead(nn.Module):
         self.label_tensor_name = f"{task_name}_label_ids"
 
     def resize_input(self, input_dim: int) -> None:
-        """Fit the head's first layer to the language model's width ``input_dim``."""
+        """Fit the head's first layer to the language model's width ``input_dim``.
+
+        Heads made of a ``FeedForwardBlock`` (``self.layer_dims``, ``self.feed_forward``,
+        optional ``self.activation``) get a new block; other heads override this.
+        """
+        layer_dims = getattr(self, "layer_dims", None)
+        if not isinstance(getattr(self, "feed_forward", None), FeedForwardBlock) or (
+            layer_dims is None or layer_dims[0] == input_dim
+        ):
+            return
+        logger.info(
+            "Fitting the first layer of head '%s' to the language model's width: %d -> %d",
+            self.task_name, layer_dims[0], input_dim,
+        )
+        layer_dims[0] = input_dim
+        self.feed_forward = FeedForwardBlock(layer_dims, getattr(self, "activation", "relu"))
 
     def connect_language_model(self, language_model: nn.Module) -> None:
         """Called by ``AdaptiveModel`` with its language model; a head that shares weights

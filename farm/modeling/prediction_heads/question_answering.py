@@ -106,16 +106,6 @@ class QuestionAnsweringHead(PredictionHead):
         self.max_answer_length = max_answer_length
         self.feed_forward = FeedForwardBlock(self.layer_dims)
 
-    def resize_input(self, input_dim: int) -> None:
-        if self.layer_dims[0] == input_dim:
-            return
-        logger.info(
-            "Fitting the first layer of head '%s' to the language model's width: %d -> %d",
-            self.task_name, self.layer_dims[0], input_dim,
-        )
-        self.layer_dims[0] = input_dim
-        self.feed_forward = FeedForwardBlock(self.layer_dims)
-
     def forward(self, x: Tensor) -> Tensor:
         return self.feed_forward(x)  # (batch, seq_len, 2)
 

@@ -68,11 +68,6 @@ class RegressionHead(PredictionHead):
         self.activation = activation
         self.feed_forward = FeedForwardBlock(self.layer_dims, activation)
 
-    def resize_input(self, input_dim: int) -> None:
-        if self.layer_dims[0] != input_dim:
-            self.layer_dims[0] = input_dim
-            self.feed_forward = FeedForwardBlock(self.layer_dims, self.activation)
-
     def connect_task(self, task: dict[str, Any]) -> None:
         """Take label tensor name, metric and the label scaler from the processor task."""
         super().connect_task(task)

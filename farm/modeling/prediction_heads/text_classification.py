@@ -79,16 +79,6 @@ class TextClassificationHead(PredictionHead):
         weight = torch.tensor(self.class_weights) if self.class_weights is not None else None
         self.register_buffer("loss_weight", weight, persistent=False)
 
-    def resize_input(self, input_dim: int) -> None:
-        if self.layer_dims[0] == input_dim:
-            return
-        logger.info(
-            "Fitting the first layer of head '%s' to the language model's width: %d -> %d",
-            self.task_name, self.layer_dims[0], input_dim,
-        )
-        self.layer_dims[0] = input_dim
-        self.feed_forward = FeedForwardBlock(self.layer_dims, self.activation)
-
     def forward(self, x: Tensor) -> Tensor:
         return self.feed_forward(x)  # (batch, num_labels)
 

@@ -14,6 +14,7 @@ from farm.data_handler.processor import (
     NERProcessor,
     Processor,
     RegressionProcessor,
+    SquadProcessor,
     TextClassificationProcessor,
     TextPairClassificationProcessor,
 )
@@ -22,6 +23,7 @@ from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_head import (
     MultiLabelTextClassificationHead,
     PredictionHead,
+    QuestionAnsweringHead,
     RegressionHead,
     TextClassificationHead,
     TokenClassificationHead,
@@ -73,7 +75,9 @@ def ner_processor(model_dir: Path, max_seq_len: int = 32) -> NERProcessor:
 
 def task_model(task: str, model_dir: Path, seed: int = 0) -> tuple[AdaptiveModel, Processor]:
     """An untrained model and its processor for ``task``: ``text_classification``,
-    ``regression``, ``multilabel``, ``text_pair``, ``ner`` or ``multitask``."""
+    ``regression``, ``multilabel``, ``text_pair``, ``ner``, ``multitask`` or ``qa`` (the
+    tutorial's QA head; ``no_ans_boost=-100``, so that the best answer is always a span of
+    the text, which an untrained model might otherwise not give)."""
     set_all_seeds(seed)
     tokenizer = Tokenizer.load(model_dir)
     sentiment = ["negative", "positive"]
@@ -106,6 +110,14 @@ def task_model(task: str, model_dir: Path, seed: int = 0) -> tuple[AdaptiveModel
         processor = TextClassificationProcessor(tokenizer, 32, **NO_FILES)
         processor.add_task("coarse", "acc", ["OTHER", "OFFENSE"])
         processor.add_task("fine", "acc", ["OTHER", "ABUSE", "INSULT"])
+    elif task == "qa":
+        heads = [QuestionAnsweringHead(layer_dims=[768, 2], task_name="question_answering",
+                                       no_ans_boost=-100.0, n_best=3)]
+        processor = SquadProcessor(tokenizer, 64, label_list=["start_token", "end_token"],
+                                   doc_stride=16, max_query_length=16, **NO_FILES)
+        model = AdaptiveModel(LanguageModel.load(model_dir), heads, embeds_dropout_prob=0.1,
+                              lm_output_types=["per_token"])
+        return model.eval(), processor
     else:
         raise ValueError(task)
     model = AdaptiveModel(LanguageModel.load(model_dir), heads, embeds_dropout_prob=0.1)

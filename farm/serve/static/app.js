@@ -170,16 +170,22 @@
       el("span", { class: "label" }, Number(pred.pred).toFixed(4)));
   }
 
+  // The characters [start, end) of text. The server's offsets count Unicode code points
+  // (Python's string indices); JavaScript's count UTF-16 units, which differ from the first
+  // character outside the Basic Multilingual Plane (e.g. an emoji) on.
+  function slice(chars, start, end) { return chars.slice(start, end).join(""); }
+
   // The input text with each [start, end) span wrapped in a <mark>.
   function highlight(text, spans, make) {
+    const chars = Array.from(text);
     const parts = [];
     let at = 0;
     for (const span of [...spans].sort((a, b) => a.start - b.start)) {
       if (span.start < at) continue;
-      parts.push(text.slice(at, span.start), make(span, text.slice(span.start, span.end)));
+      parts.push(slice(chars, at, span.start), make(span, slice(chars, span.start, span.end)));
       at = span.end;
     }
-    parts.push(text.slice(at));
+    parts.push(slice(chars, at));
     return el("p", { class: "highlighted" }, ...parts);
   }
 
@@ -219,20 +225,24 @@
         top ? el("span", { class: "score" }, "score " + Number(top.score).toFixed(3)) : null));
       parts.push(el("p", { class: "highlighted" }, text));
     } else {
-      let start = top.offset_answer_start;
-      let end = top.offset_answer_end;
-      if (text.slice(start, end) !== top.answer && text.indexOf(top.answer) >= 0) {
-        start = text.indexOf(top.answer);
-        end = start + top.answer.length;
-      }
+      // Highlighted by its offsets into the text the user typed, never by searching it.
+      const start = top.offset_answer_start;
+      const end = top.offset_answer_end;
       parts.push(el("p", { class: "prediction" }, el("span", { class: "label" }, top.answer),
         el("span", { class: "score" }, "score " + Number(top.score).toFixed(3) +
           (top.probability !== undefined ? " · probability " + percent(top.probability) : ""))));
-      parts.push(highlight(text, [{ start, end }], (span, slice) =>
-        el("mark", { class: "answer" }, slice)));
+      parts.push(highlight(text, [{ start, end }], (span, part) =>
+        el("mark", { class: "answer", "data-start": String(start), "data-end": String(end) },
+          part)));
+      if (slice(Array.from(text), start, end) !== top.answer) {
+        parts.push(el("p", { class: "error offsets" }, "The answer's offsets " + start + "–" +
+          end + " do not select its text in the context shown."));
+      }
     }
     if (answers.length > 1) {
-      parts.push(el("ol", { class: "answers" }, ...answers.map((a) => el("li", {},
+      parts.push(el("ol", { class: "answers" }, ...answers.map((a, i) => el("li",
+        { class: i === 0 ? "top" : "", "data-start": String(a.offset_answer_start),
+          "data-end": String(a.offset_answer_end) },
         (a.answer || "(no answer)") + " — score " + Number(a.score).toFixed(3)))));
     }
     return el("div", { class: "qa" }, ...parts);

@@ -69,11 +69,12 @@ def post(url: str, body: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def server(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m farm serve` with a sentiment, an NER, a text-pair and a QA model."""
+    """`python -m farm serve` with a sentiment, an NER, a text-pair, a QA and a passage
+    ranking model."""
     root = tmp_path_factory.mktemp("demo")
     dirs = [save_task_model(task, tiny_bert_dir, root / name) for task, name in
             [("text_classification", "sentiment"), ("ner", "entities"),
-             ("text_pair", "pairs"), ("qa", "answers")]]
+             ("text_pair", "pairs"), ("qa", "answers"), ("passage_ranking", "ranker")]]
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "farm", "-q", "serve", *map(str, dirs), "--host", "127.0.0.1",
@@ -124,7 +125,7 @@ def test_classification_and_entities_render_what_the_api_returns(
     page.goto(server + "/")
     page.wait_for_selector("#model option", state="attached")
     assert page.locator("#model option").all_inner_texts() == [
-        "1: sentiment", "2: entities", "3: pairs", "4: answers"]
+        "1: sentiment", "2: entities", "3: pairs", "4: answers", "5: ranker"]
     assert page.is_visible("#text") and not page.is_visible("#question")
 
     page.fill("#text", "A warm, clever film.")
@@ -214,7 +215,7 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
     page = browser.new_page(viewport={"width": 1000, "height": 800})
     page.goto(server + "/")
     page.wait_for_selector("#model option", state="attached")
-    for model_id in ("1", "2", "3"):
+    for model_id in ("1", "2", "3", "5"):
         page.select_option("#model", model_id)
         assert not page.is_visible("#question")
     page.select_option("#model", "4")
@@ -242,4 +243,32 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
         f"{a['answer'] or '(no answer)'} — score {a['score']:.3f}" for a in answers]
     assert page.locator(".qa .offsets").count() == 0
     screenshot(page, tmp_path, "demo_qa_served")
+    page.close()
+
+
+def test_served_ranker_lists_the_passages_best_first(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(server + "/")
+    page.wait_for_selector("#model option", state="attached")
+    page.select_option("#model", "5")
+    assert page.is_visible("#query") and page.is_visible("#passages")
+    assert not page.is_visible("#text") and not page.is_visible("#question")
+    passages = ["the food in berlin is great", "the food in paris is great", "the park"]
+    page.fill("#query", "how is the food in paris")
+    page.fill("#passages", "\n".join([passages[0], "", passages[1], passages[2]]))
+    page.click("#predict")
+    page.wait_for_selector(".head-result[data-task='passage_ranking'] .ranked li")
+    body = {"input": [{"query": "how is the food in paris", "passages": passages}]}
+    (result,) = post(server + "/models/5/inference", body)
+    ranking = result["predictions"][0]["ranking"]
+    items = page.locator(".ranked li")
+    assert items.count() == 3
+    assert [items.nth(i).get_attribute("data-index") for i in range(3)] == [
+        str(r["index"]) for r in ranking]
+    assert page.locator(".ranked .text").all_text_contents() == [r["text"] for r in ranking]
+    assert page.locator(".ranked .score").all_text_contents() == [
+        f"{100 * r['score']:.1f}%" for r in ranking]
+    screenshot(page, tmp_path, "demo_ranking")
     page.close()

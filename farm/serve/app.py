@@ -27,7 +27,7 @@ from farm.errors import FarmError
 from farm.infer import Inferencer
 from farm.modeling.adaptive_model import MODEL_META
 from farm.serve.limits import BodySizeLimit, ServerLimits
-from farm.serve.tasks import InputForm, check_inputs, example, form_for
+from farm.serve.tasks import NOT_SERVABLE, InputForm, check_inputs, example, form_for
 
 logger = logging.getLogger(__name__)
 
@@ -116,6 +116,10 @@ def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int =
                                          disable_tqdm=True,
                                          task_type=None if farm_folder else task_type)
             name = Path(item).resolve().name
+        for head in inferencer.model.heads:
+            if head.task_type in NOT_SERVABLE:
+                raise FarmError(f"Model {position} ({item}) cannot be served: "
+                                f"{NOT_SERVABLE[head.task_type]}")
         taken = {m.name for m in served}
         unique, n = name, 2
         while unique in taken:

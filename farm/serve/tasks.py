@@ -7,8 +7,10 @@ form of that name. Adding a task is an entry in ``FORMS`` (if it reads new field
 
 Field kinds: ``"text"`` (a non-empty string), ``"texts"`` (a non-empty list of them),
 ``"questions"`` (a non-empty list of question strings or ``{"question", "id"}`` objects),
-``"id"`` (a string or an integer). Every text, question included, is held to the server's
-``max_text_chars``; every question counts as one input towards ``max_inputs``.
+``"passages"`` (a non-empty list of passage strings or ``{"title", "text"}`` objects),
+``"id"`` (a string or an integer). Every text, questions and passages included, is held to
+the server's ``max_text_chars``; every question or passage counts as one input towards
+``max_inputs`` (each is a sample of the model).
 """
 
 from __future__ import annotations
@@ -69,15 +71,34 @@ FORMS: dict[str, InputForm] = {
             help={"qas": "SQuAD-style questions ({\"question\", \"id\"} objects)",
                   "context": "the context the answers are taken from",
                   "document_id": "an id for the context, returned with its answers"}),)),
+    "ranking": InputForm(
+        "ranking", {"query": "text", "passages": "passages"},
+        help={"query": "the query the passages are ranked for",
+              "passages": "the candidate passages (strings, or objects {\"title\", "
+              "\"text\"})"}),
 }
-QUESTION_KEYS = ("question", "id", "answers", "is_impossible")
+# Keys of the objects in a "questions" / "passages" list, and the key holding their text.
+ITEM_KEYS = {"questions": ("question", "id", "answers", "is_impossible"),
+             "passages": ("text", "title")}
+ITEM_TEXT = {"questions": "question", "passages": "text"}
 
 FORM_BY_PROCESSOR: dict[str, str] = {
     "TextPairClassificationProcessor": "text_pair",
     "TextPairRegressionProcessor": "text_pair",
     "SquadProcessor": "qa",
+    "PassageRankingProcessor": "ranking",
+    "TextSimilarityProcessor": "ranking",
 }
-FORM_BY_TASK: dict[str, str] = {"qa": "qa", "question_answering": "qa"}
+FORM_BY_TASK: dict[str, str] = {"qa": "qa", "question_answering": "qa",
+                                "passage_ranking": "ranking", "text_similarity": "ranking"}
+
+# Heads that give no inference results, and what to serve instead.
+NOT_SERVABLE: dict[str, str] = {
+    "lm": "its masked-LM head (BertLMHead) gives no inference results: it is for language-"
+          "model training. Fine-tune a task head on the adapted language model, or serve its "
+          "vectors with Inferencer.load(folder, task_type=\"embeddings\") passed to "
+          "create_app.",
+}
 
 
 def form_for(processor: Any, task_types: list[str]) -> InputForm:
@@ -99,10 +120,12 @@ def check_inputs(inputs: list[Any], form: InputForm, max_inputs: int, max_text_c
     if len(inputs) > max_inputs:
         return [{"loc": "input", "msg": f"input has {len(inputs)} items; this server accepts "
                  f"at most {max_inputs} per request (--max-inputs). Split the request."}]
-    n_questions = sum(_n_questions(item, form) for item in inputs)
-    if n_questions > max_inputs:
-        return [{"loc": "input", "msg": f"input has {n_questions} questions in all; this server "
-                 f"accepts at most {max_inputs} per request (--max-inputs). Split the request."}]
+    for kind in ITEM_KEYS:
+        n_items = sum(_n_items(item, form, kind) for item in inputs)
+        if n_items > max_inputs:
+            return [{"loc": "input", "msg": f"input has {n_items} {kind} in all; this server "
+                     f"accepts at most {max_inputs} per request (--max-inputs). Split the "
+                     "request."}]
     problems = []
     for i, item in enumerate(inputs):
         where = f"input[{i}]"
@@ -114,13 +137,13 @@ def check_inputs(inputs: list[Any], form: InputForm, max_inputs: int, max_text_c
     return problems
 
 
-def _n_questions(item: Any, form: InputForm) -> int:
-    """How many questions an input dict asks (0 for forms without questions)."""
+def _n_items(item: Any, form: InputForm, kind: str) -> int:
+    """How many questions (or passages: ``kind``) an input dict holds."""
     if not isinstance(item, dict):
         return 0
     shape = form.shape_of(item)
-    return sum(len(item[key]) for key, kind in shape.fields.items()
-               if kind == "questions" and isinstance(item.get(key), list))
+    return sum(len(item[key]) for key, field_kind in shape.fields.items()
+               if field_kind == kind and isinstance(item.get(key), list))
 
 
 def _check_item(where: str, item: dict[str, Any], form: InputForm, max_text_chars: int
@@ -148,19 +171,20 @@ def _check_value(where: str, value: Any, kind: str, max_chars: int) -> list[dict
             return [{"loc": where, "msg": f"expected a string or an integer; got "
                      f"{type(value).__name__}."}]
         return []
-    listed = kind in ("texts", "questions")
+    listed = kind in ("texts", *ITEM_KEYS)
     if listed and (not isinstance(value, list) or not value):
-        what = "strings" if kind == "texts" else 'questions (strings or {"question": ...})'
+        what = "strings" if kind == "texts" else (
+            f'{kind} (strings or {{"{ITEM_TEXT[kind]}": ...}})')
         found = "an empty list" if isinstance(value, list) else type(value).__name__
         return [{"loc": where, "msg": f"expected a non-empty list of {what}; got {found}."}]
     values = value if listed else [value]
     problems = []
     for j, text in enumerate(values):
         loc = f"{where}[{j}]" if listed else where
-        if kind == "questions" and isinstance(text, dict):
-            problems += _check_question_object(loc, text)
-            text = text.get("question")
-            loc = f"{loc}.question"
+        if kind in ITEM_KEYS and isinstance(text, dict):
+            problems += _check_item_object(loc, text, kind)
+            key = ITEM_TEXT[kind]
+            text, loc = text.get(key), f"{loc}.{key}"
             if not isinstance(text, str):
                 continue
         if not isinstance(text, str):
@@ -173,19 +197,24 @@ def _check_value(where: str, value: Any, kind: str, max_chars: int) -> list[dict
     return problems
 
 
-def _check_question_object(where: str, question: dict[str, Any]) -> list[dict[str, str]]:
-    problems = [{"loc": f"{where}.{key}", "msg": f"unknown field '{key}' of a question."
-                 f"{did_you_mean(key, QUESTION_KEYS)} A question takes {list(QUESTION_KEYS)}."}
-                for key in question if key not in QUESTION_KEYS]
-    if not isinstance(question.get("question"), str):
-        found = "nothing" if "question" not in question else type(question["question"]).__name__
-        problems.append({"loc": f"{where}.question", "msg": "expected the question text (a "
+def _check_item_object(where: str, item: dict[str, Any], kind: str) -> list[dict[str, str]]:
+    """Problems of a question (``kind="questions"``) or passage object."""
+    keys, text_key, noun = ITEM_KEYS[kind], ITEM_TEXT[kind], kind[:-1]
+    problems = [{"loc": f"{where}.{key}", "msg": f"unknown field '{key}' of a {noun}."
+                 f"{did_you_mean(key, keys)} A {noun} takes {list(keys)}."}
+                for key in item if key not in keys]
+    if not isinstance(item.get(text_key), str):
+        found = "nothing" if text_key not in item else type(item[text_key]).__name__
+        problems.append({"loc": f"{where}.{text_key}", "msg": f"expected the {noun} text (a "
                          f"string); got {found}."})
+    if kind == "passages" and "title" in item and not isinstance(item["title"], str):
+        problems.append({"loc": f"{where}.title", "msg": "expected a string; got "
+                         f"{type(item['title']).__name__}."})
     return problems
 
 
 def example(form: InputForm) -> str:
     """A one-line example input dict of ``form``."""
-    parts = [f'"{k}": ' + ('["..."]' if kind in ("texts", "questions") else '"..."')
+    parts = [f'"{k}": ' + ('["..."]' if kind in ("texts", *ITEM_KEYS) else '"..."')
              for k, kind in form.fields.items()]
     return "{" + ", ".join(parts) + "}"

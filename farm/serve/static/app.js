@@ -9,6 +9,8 @@
     text: () => [{ text: value("text") }],
     text_pair: () => [{ text: value("pair-text"), text_b: value("pair-text-b") }],
     qa: () => [{ questions: [value("question")], text: value("context") }],
+    ranking: () => [{ query: value("query"), passages: value("passages").split("\n")
+      .filter((line) => line.trim()) }],
   };
 
   // Renderers per head task type: (prediction, task info, input dict) -> element.
@@ -20,6 +22,8 @@
     embeddings: renderEmbedding,
     qa: renderAnswers,
     question_answering: renderAnswers,
+    passage_ranking: renderRanking,
+    text_similarity: renderRanking,
   };
 
   let models = [];
@@ -246,6 +250,21 @@
         (a.answer || "(no answer)") + " — score " + Number(a.score).toFixed(3)))));
     }
     return el("div", { class: "qa" }, ...parts);
+  }
+
+  // Ranking: the passages, best first, with their score (a probability for passage
+  // ranking's cross-encoder, a dot product or cosine for a dense retriever).
+  function renderRanking(pred, task) {
+    const ranking = (pred && pred.ranking) || [];
+    const probability = task.task === "passage_ranking";
+    const score = (s) => (probability ? percent(s) : Number(s).toFixed(3));
+    return el("div", { class: "ranking" },
+      el("p", { class: "question" }, el("strong", {}, "Query: "), pred.query || ""),
+      el("ol", { class: "ranked" }, ...ranking.map((r, i) => el("li", {
+        class: i === 0 ? "top" : "", "data-index": String(r.index) },
+      r.title ? el("span", { class: "title" }, r.title + " · ") : null,
+      el("span", { class: "text" }, r.text),
+      el("span", { class: "score" }, score(r.score))))));
   }
 
   function renderRaw(pred) {

@@ -85,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="characters per text field")
     serve.add_argument("--task-type", default=None, help="for Hugging Face folders among "
                        "the MODEL_DIRs: text_classification, ner, ... (see docs/cli.md)")
+    serve.add_argument("--max-seq-len", type=int, default=256, help="tokens per sample "
+                       "(capped at what each model supports)")
+    serve.add_argument("--doc-stride", type=int, default=128, help="QA: tokens from one "
+                       "passage of a long text to the next")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
 
@@ -266,7 +270,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = ServerLimits(max_body_bytes=args.max_body_bytes, max_inputs=args.max_inputs,
                           max_text_chars=args.max_text_chars)
     serve(args.model_dirs, host=args.host, port=args.port, limits=limits,
-          batch_size=args.batch_size, log_level=args.log_level, task_type=args.task_type)
+          batch_size=args.batch_size, log_level=args.log_level, task_type=args.task_type,
+          max_seq_len=args.max_seq_len, doc_stride=args.doc_stride)
     return EXIT_OK
 
 

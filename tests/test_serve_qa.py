@@ -12,6 +12,7 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
+from farm.errors import FarmError  # noqa: E402
 from farm.infer import QAInferencer  # noqa: E402
 from farm.serve import ServerLimits, create_app  # noqa: E402
 from farm.serve.app import merge_batches  # noqa: E402
@@ -154,3 +155,16 @@ def test_limits_apply_to_questions_and_texts(qa_dir: Path) -> None:
              "most 30 (--max-text-chars)."),
             ("input[0].text", "the text has 31 characters; this server accepts at most 30 "
              "(--max-text-chars).")]
+
+
+def test_lengths_and_stride_are_the_servers_choice(qa_dir: Path) -> None:
+    with TestClient(create_app([qa_dir], max_seq_len=64, doc_stride=16)) as client:
+        assert client.get("/models/1").json()["max_seq_len"] == 64
+        (result,) = client.post("/models/1/inference", json={"input": INPUTS[1:2]}).json()
+    reference = QAInferencer.load(qa_dir, max_seq_len=64, doc_stride=16, disable_tqdm=True)
+    (expected,) = reference.inference_from_dicts(INPUTS[1:2])
+    assert [a["offset_answer_start"] for a in result["predictions"][0]["answers"]] == [
+        a["offset_answer_start"] for a in expected["predictions"][0]["answers"]]
+    with pytest.raises(FarmError, match=r"cannot be served with these lengths \(--max-seq-len, "
+                       r"--doc-stride\): doc_stride=128 does not fit"):
+        create_app([qa_dir], max_seq_len=64)

@@ -195,11 +195,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from farm.data_handler.processors import Processor
     from farm.errors import FarmError
     from farm.eval import Evaluator
-    from farm.modeling.adaptive_model import AdaptiveModel
+    from farm.infer import _saved_model_class
+    from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 
     if not args.data_file.is_file():
         raise FarmError(f"Data file {args.data_file} not found.")
-    model = AdaptiveModel.load(args.model_dir)
+    model: Any
+    if (args.model_dir / MODEL_META).is_file() and _saved_model_class(args.model_dir) == (
+        "BiAdaptiveModel"
+    ):
+        from farm.modeling.biadaptive_model import BiAdaptiveModel
+
+        model = BiAdaptiveModel.load(args.model_dir)  # a dense retriever
+    else:
+        model = AdaptiveModel.load(args.model_dir)
     processor = Processor.load_from_dir(args.model_dir)
     dicts = processor.file_to_dicts(args.data_file.resolve())
     dataset = processor.dataset_from_dicts(dicts, log_sample=False)[0]

@@ -14,6 +14,7 @@ from farm.cli import EXIT_CONFIG, EXIT_INPUT, EXIT_OK, main
 from farm.evaluation.squad_metrics import question_scores
 from farm.infer import Inferencer, QAInferencer
 from tests.deploy_helpers import save_task_model
+from tests.dpr_helpers import dpr_records, write_dpr_file
 from tests.farm_helpers import write_separable_data
 from tests.qa_helpers import squad_articles, write_squad
 from tests.tiny_models import TinyModelFactory
@@ -180,6 +181,18 @@ def test_qa_input_errors_name_the_input(qa_model: Path, tmp_path: Path,
     assert main(["-q", "predict", str(qa_model), str(tmp_path / "bad.jsonl"), "--max-seq-len",
                  "64"]) == EXIT_INPUT
     assert "doc_stride=128 does not fit" in capsys.readouterr().err
+
+
+def test_eval_of_rankers_on_a_dpr_file(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A passage ranker (AdaptiveModel) and a dense retriever (BiAdaptiveModel)."""
+    write_dpr_file(tmp_path / "dev.json", dpr_records(6, seed=3))
+    for task in ("passage_ranking", "text_similarity"):
+        model_dir = save_task_model(task, tiny_bert_dir, tmp_path / task)
+        assert main(["-q", "eval", str(model_dir), str(tmp_path / "dev.json"), "--output",
+                     str(tmp_path / f"{task}.json")]) == EXIT_OK
+        (result,) = json.loads((tmp_path / f"{task}.json").read_text())
+        assert result["task_name"] == task
+        assert result["n_queries"] == 6 and 0 < result["mrr_at_10"] <= 1
 
 
 def test_exit_codes_and_help(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

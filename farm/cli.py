@@ -45,7 +45,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", help="evaluate a saved model on a labelled file",
                                    description="Metrics of each head of MODEL_DIR on "
-                                   "DATA_FILE (read with the model's processor).", epilog=EPILOG)
+                                   "DATA_FILE, read with the model's processor: the format "
+                                   "it was trained on (TSV/CSV, CoNLL, a SQuAD JSON file "
+                                   "for QA: EM, F1 and top-n accuracy, has-answer and "
+                                   "no-answer parts; DPR JSON for retrieval).", epilog=EPILOG)
     evaluate.add_argument("model_dir", type=Path)
     evaluate.add_argument("data_file", type=Path)
     evaluate.add_argument("--batch-size", type=int, default=32)
@@ -55,9 +58,13 @@ def build_parser() -> argparse.ArgumentParser:
     predict = commands.add_parser("predict", help="predict for the inputs of a file",
                                   description="Predictions of MODEL_DIR for INPUT_FILE: .jsonl "
                                   "(one input dict per line), .json (a list of input dicts, or "
-                                  '{"input": [...]}) or a file in the model\'s data format. '
-                                  "Prints one result per head with every prediction.",
-                                  epilog=EPILOG)
+                                  '{"input": [...]}) or a file in the model\'s data format '
+                                  "(TSV, CoNLL, a SQuAD JSON file). Input dicts: "
+                                  '{"text": ...}; text pairs {"text", "text_b"}; QA '
+                                  '{"questions": [...], "text": ...} or {"qas": [...], '
+                                  '"context": ...} (one prediction per question); ranking '
+                                  '{"query", "passages": [...]}. Prints one result per head '
+                                  "with every prediction.", epilog=EPILOG)
     predict.add_argument("model_dir", help="FARM model, ONNX export, or Hugging Face folder "
                          "(with --task-type)")
     predict.add_argument("input_file", type=Path)
@@ -78,6 +85,10 @@ def build_parser() -> argparse.ArgumentParser:
                        help="characters per text field")
     serve.add_argument("--task-type", default=None, help="for Hugging Face folders among "
                        "the MODEL_DIRs: text_classification, ner, ... (see docs/cli.md)")
+    serve.add_argument("--max-seq-len", type=int, default=256, help="tokens per sample "
+                       "(capped at what each model supports)")
+    serve.add_argument("--doc-stride", type=int, default=128, help="QA: tokens from one "
+                       "passage of a long text to the next")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
 
@@ -114,10 +125,12 @@ def _inference_options(parser: argparse.ArgumentParser, batch: bool = True) -> N
         parser.add_argument("--return-class-probs", action="store_true",
                             help="every label's probability")
     parser.add_argument("--task-type", default=None, help="for Hugging Face folders: "
-                        "text_classification, ner, ..., or embeddings")
+                        "text_classification, ner, question_answering, ..., or embeddings")
     parser.add_argument("--extraction-strategy", default=None,
                         help="embeddings: cls_token, reduce_mean, reduce_max, per_token, pooled")
     parser.add_argument("--max-seq-len", type=int, default=256)
+    parser.add_argument("--doc-stride", type=int, default=128, help="QA: tokens from one "
+                        "passage of a long text to the next")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -182,11 +195,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from farm.data_handler.processors import Processor
     from farm.errors import FarmError
     from farm.eval import Evaluator
-    from farm.modeling.adaptive_model import AdaptiveModel
+    from farm.infer import _saved_model_class
+    from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 
     if not args.data_file.is_file():
         raise FarmError(f"Data file {args.data_file} not found.")
-    model = AdaptiveModel.load(args.model_dir)
+    model: Any
+    if (args.model_dir / MODEL_META).is_file() and _saved_model_class(args.model_dir) == (
+        "BiAdaptiveModel"
+    ):
+        from farm.modeling.biadaptive_model import BiAdaptiveModel
+
+        model = BiAdaptiveModel.load(args.model_dir)  # a dense retriever
+    else:
+        model = AdaptiveModel.load(args.model_dir)
     processor = Processor.load_from_dir(args.model_dir)
     dicts = processor.file_to_dicts(args.data_file.resolve())
     dataset = processor.dataset_from_dicts(dicts, log_sample=False)[0]
@@ -203,11 +225,13 @@ def _load_inferencer(args: argparse.Namespace, **kwargs: Any) -> Any:
 
     return Inferencer.load(args.model_dir, task_type=args.task_type,
                            extraction_strategy=args.extraction_strategy,
-                           max_seq_len=args.max_seq_len, disable_tqdm=True, **kwargs)
+                           max_seq_len=args.max_seq_len, doc_stride=args.doc_stride,
+                           disable_tqdm=True, **kwargs)
 
 
 def read_inputs(path: Path) -> list[dict[str, Any]] | None:
-    """Input dicts of a ``.jsonl`` or ``.json`` file; ``None`` for other formats."""
+    """Input dicts of a ``.jsonl`` or ``.json`` file; ``None`` for other formats and for a
+    SQuAD JSON file (``{"data": [...]}``), which the model's processor reads."""
     from farm.errors import DataFileError
 
     suffix = path.suffix.lower()
@@ -225,6 +249,8 @@ def read_inputs(path: Path) -> list[dict[str, Any]] | None:
             data = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
             raise DataFileError(f"not valid JSON: {error.msg}", path, error.lineno) from error
+        if isinstance(data, dict) and "input" not in data and "data" in data:
+            return None  # SQuAD format
         data = data.get("input") if isinstance(data, dict) else data
         if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
             raise DataFileError('expected a list of input dicts or {"input": [...]}', path)
@@ -253,7 +279,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     limits = ServerLimits(max_body_bytes=args.max_body_bytes, max_inputs=args.max_inputs,
                           max_text_chars=args.max_text_chars)
     serve(args.model_dirs, host=args.host, port=args.port, limits=limits,
-          batch_size=args.batch_size, log_level=args.log_level, task_type=args.task_type)
+          batch_size=args.batch_size, log_level=args.log_level, task_type=args.task_type,
+          max_seq_len=args.max_seq_len, doc_stride=args.doc_stride)
     return EXIT_OK
 
 

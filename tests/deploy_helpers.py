@@ -12,18 +12,24 @@ from torch import nn
 
 from farm.data_handler.processor import (
     NERProcessor,
+    PassageRankingProcessor,
     Processor,
     RegressionProcessor,
+    SquadProcessor,
     TextClassificationProcessor,
     TextPairClassificationProcessor,
+    TextSimilarityProcessor,
 )
-from farm.modeling.adaptive_model import AdaptiveModel
+from farm.modeling.adaptive_model import AdaptiveModel, BiAdaptiveModel
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_head import (
     MultiLabelTextClassificationHead,
+    PassageRankingHead,
     PredictionHead,
+    QuestionAnsweringHead,
     RegressionHead,
     TextClassificationHead,
+    TextSimilarityHead,
     TokenClassificationHead,
 )
 from farm.modeling.tokenization import Tokenizer
@@ -73,7 +79,9 @@ def ner_processor(model_dir: Path, max_seq_len: int = 32) -> NERProcessor:
 
 def task_model(task: str, model_dir: Path, seed: int = 0) -> tuple[AdaptiveModel, Processor]:
     """An untrained model and its processor for ``task``: ``text_classification``,
-    ``regression``, ``multilabel``, ``text_pair``, ``ner`` or ``multitask``."""
+    ``regression``, ``multilabel``, ``text_pair``, ``ner``, ``multitask`` or ``qa`` (the
+    tutorial's QA head; ``no_ans_boost=-100``, so that the best answer is always a span of
+    the text, which an untrained model might otherwise not give)."""
     set_all_seeds(seed)
     tokenizer = Tokenizer.load(model_dir)
     sentiment = ["negative", "positive"]
@@ -106,15 +114,40 @@ def task_model(task: str, model_dir: Path, seed: int = 0) -> tuple[AdaptiveModel
         processor = TextClassificationProcessor(tokenizer, 32, **NO_FILES)
         processor.add_task("coarse", "acc", ["OTHER", "OFFENSE"])
         processor.add_task("fine", "acc", ["OTHER", "ABUSE", "INSULT"])
+    elif task == "passage_ranking":
+        heads = [PassageRankingHead(label_list=["0", "1"])]
+        processor = PassageRankingProcessor(tokenizer, 48, **NO_FILES)
+    elif task == "qa":
+        heads = [QuestionAnsweringHead(layer_dims=[768, 2], task_name="question_answering",
+                                       no_ans_boost=-100.0, n_best=3)]
+        processor = SquadProcessor(tokenizer, 64, label_list=["start_token", "end_token"],
+                                   doc_stride=16, max_query_length=16, **NO_FILES)
+        model = AdaptiveModel(LanguageModel.load(model_dir), heads, embeds_dropout_prob=0.1,
+                              lm_output_types=["per_token"])
+        return model.eval(), processor
     else:
         raise ValueError(task)
     model = AdaptiveModel(LanguageModel.load(model_dir), heads, embeds_dropout_prob=0.1)
     return model.eval(), processor
 
 
+def dpr_model(model_dir: Path, seed: int = 0) -> tuple[BiAdaptiveModel, Processor]:
+    """An untrained dense retriever (two encoders) and its TextSimilarityProcessor."""
+    set_all_seeds(seed)
+    tokenizer = Tokenizer.load(model_dir)
+    model = BiAdaptiveModel(LanguageModel.load(model_dir), LanguageModel.load(model_dir),
+                            [TextSimilarityHead()], embeds_dropout_prob=0.1)
+    processor = TextSimilarityProcessor(tokenizer, tokenizer, max_seq_len_query=24,
+                                        max_seq_len_passage=48, **NO_FILES)
+    return model.eval(), processor
+
+
 def save_task_model(task: str, model_dir: Path, save_dir: Path) -> Path:
-    """:func:`task_model` saved as a FARM model folder."""
-    model, processor = task_model(task, model_dir)
+    """:func:`task_model` (or :func:`dpr_model` for ``text_similarity``) saved as a FARM
+    model folder."""
+    model: Any
+    model, processor = dpr_model(model_dir) if task == "text_similarity" else (
+        task_model(task, model_dir))
     model.save(save_dir)
     processor.save(save_dir)
     return save_dir

@@ -1,5 +1,6 @@
 """The ``farm`` command end to end on a tiny model: train an example config, eval, predict,
-export-onnx, convert; exit codes and --help; a grid logged as MLflow runs."""
+export-onnx, convert; QA models (SQuAD files, QA dicts); exit codes and --help; a grid
+logged as MLflow runs."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import pytest
 import torch
 
 from farm.cli import EXIT_CONFIG, EXIT_INPUT, EXIT_OK, main
-from farm.infer import Inferencer
+from farm.evaluation.squad_metrics import question_scores
+from farm.infer import Inferencer, QAInferencer
+from tests.deploy_helpers import save_task_model
+from tests.dpr_helpers import dpr_records, write_dpr_file
 from tests.farm_helpers import write_separable_data
+from tests.qa_helpers import squad_articles, write_squad
 from tests.tiny_models import TinyModelFactory
 
 pytest.importorskip("yaml")
@@ -101,12 +106,106 @@ def test_export_onnx_and_convert_round_trip(trained: Path, tmp_path: Path) -> No
     assert hf.config.id2label == {0: "negative", 1: "positive"}
 
 
+@pytest.fixture(scope="module")
+def qa_model(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_task_model("qa", tiny_bert_dir, tmp_path_factory.mktemp("cli") / "qa")
+
+
+def test_qa_eval_on_a_squad_file_agrees_with_predict(
+    qa_model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``farm eval`` of a SQuAD 2.0 file: EM/F1 as the official formulas give them for the
+    answers ``farm predict`` returns on the same file (one prediction per question)."""
+    squad = squad_articles(12, seed=4, fillers=(2, 14))
+    for article in squad["data"]:  # a second gold answer, the whole context: F1 > 0
+        paragraph = article["paragraphs"][0]
+        for qa in paragraph["qas"]:
+            if qa["answers"]:
+                qa["answers"].append({"text": paragraph["context"], "answer_start": 0})
+    write_squad(tmp_path / "dev.json", squad)
+    assert main(["-q", "eval", str(qa_model), str(tmp_path / "dev.json"), "--output",
+                 str(tmp_path / "eval.json")]) == EXIT_OK
+    (result,) = json.loads((tmp_path / "eval.json").read_text())
+    assert result["task_name"] == "question_answering"
+    assert result["total"] == 12
+    assert result["HasAns_total"] + result["NoAns_total"] == 12
+
+    assert main(["-q", "predict", str(qa_model), str(tmp_path / "dev.json"), "--max-seq-len",
+                 "64", "--doc-stride", "16"]) == EXIT_OK
+    (printed,) = json.loads(capsys.readouterr().out)
+    assert printed["task"] == "qa"
+    questions = [qa for a in squad["data"] for p in a["paragraphs"] for qa in p["qas"]]
+    by_id = {p["id"]: p for p in printed["predictions"]}
+    assert sorted(by_id) == sorted(q["id"] for q in questions)
+    scores = [question_scores(by_id[q["id"]]["answers"][0]["answer"],
+                              [a["text"] for a in q["answers"]]) for q in questions]
+    assert result["EM"] == pytest.approx(sum(em for em, _ in scores) / 12, abs=1e-6)
+    assert result["f1"] == pytest.approx(sum(f1 for _, f1 in scores) / 12, abs=1e-6)
+    assert 0 < result["HasAns_f1"] < 1  # partial overlaps, different for each question
+
+
+def test_qa_predict_from_jsonl_of_qa_dicts(qa_model: Path, tmp_path: Path) -> None:
+    texts = ["the answer is blorf. the film was long.", "Zoë  met Anna 🚜 in Paris."]
+    dicts = [{"questions": ["what is the answer?", "who?"], "text": texts[0]},
+             {"qas": [{"question": "who met Anna?", "id": "z"}], "context": texts[1]}]
+    (tmp_path / "in.jsonl").write_text("".join(json.dumps(d) + "\n" for d in dicts))
+    assert main(["-q", "predict", str(qa_model), str(tmp_path / "in.jsonl"), "--batch-size",
+                 "1", "--output", str(tmp_path / "out.json")]) == EXIT_OK
+    (result,) = json.loads((tmp_path / "out.json").read_text())
+    predictions = result["predictions"]
+    assert [p["id"] for p in predictions] == ["0-0", "0-1", "z"]
+    for prediction, text in zip(predictions, [texts[0], texts[0], texts[1]], strict=True):
+        for answer in prediction["answers"]:
+            start, end = answer["offset_answer_start"], answer["offset_answer_end"]
+            assert text[start:end] == answer["answer"]
+    reference = QAInferencer.load(qa_model, disable_tqdm=True).inference_from_dicts(dicts)
+    assert [p["answers"][0]["answer"] for p in predictions] == [
+        r["predictions"][0]["answers"][0]["answer"] for r in reference]
+
+    pytest.importorskip("onnxruntime")
+    assert main(["-q", "export-onnx", str(qa_model), str(tmp_path / "onnx")]) == EXIT_OK
+    assert main(["-q", "predict", str(tmp_path / "onnx"), str(tmp_path / "in.jsonl"),
+                 "--output", str(tmp_path / "onnx.json")]) == EXIT_OK
+    (onnx_result,) = json.loads((tmp_path / "onnx.json").read_text())
+    assert [[(a["answer"], a["offset_answer_start"]) for a in p["answers"]]
+            for p in onnx_result["predictions"]] == [
+        [(a["answer"], a["offset_answer_start"]) for a in p["answers"]] for p in predictions]
+
+
+def test_qa_input_errors_name_the_input(qa_model: Path, tmp_path: Path,
+                                        capsys: pytest.CaptureFixture[str]) -> None:
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"questions": ["a?"], "text": "a"}) + "\n"
+                                        + json.dumps({"question": "typo?", "text": "a"}) + "\n")
+    assert main(["-q", "predict", str(qa_model), str(tmp_path / "bad.jsonl")]) == EXIT_INPUT
+    assert "document '1' (input 1) has keys ['question', 'text']" in capsys.readouterr().err
+    assert main(["-q", "predict", str(qa_model), str(tmp_path / "bad.jsonl"), "--max-seq-len",
+                 "64"]) == EXIT_INPUT
+    assert "doc_stride=128 does not fit" in capsys.readouterr().err
+
+
+def test_eval_of_rankers_on_a_dpr_file(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """A passage ranker (AdaptiveModel) and a dense retriever (BiAdaptiveModel)."""
+    write_dpr_file(tmp_path / "dev.json", dpr_records(6, seed=3))
+    for task in ("passage_ranking", "text_similarity"):
+        model_dir = save_task_model(task, tiny_bert_dir, tmp_path / task)
+        assert main(["-q", "eval", str(model_dir), str(tmp_path / "dev.json"), "--output",
+                     str(tmp_path / f"{task}.json")]) == EXIT_OK
+        (result,) = json.loads((tmp_path / f"{task}.json").read_text())
+        assert result["task_name"] == task
+        assert result["n_queries"] == 6 and 0 < result["mrr_at_10"] <= 1
+
+
 def test_exit_codes_and_help(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     for command in COMMANDS:
         with pytest.raises(SystemExit) as done:
             main([command, "--help"])
         assert done.value.code == 0
-        assert f"usage: farm {command}" in capsys.readouterr().out
+        help_text = capsys.readouterr().out
+        assert f"usage: farm {command}" in help_text
+        if command == "predict":
+            assert '{"questions": [...], "text": ...}' in " ".join(help_text.split())
+        if command == "eval":
+            assert "SQuAD JSON file for QA" in " ".join(help_text.split())
     with pytest.raises(SystemExit) as done:
         main(["trian"])
     assert done.value.code == 2

@@ -32,12 +32,14 @@ sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright pac
 
 SENTENCE = "Anna visited Paris with friends"
 QA_CONTEXT = "FARM was released by deepset in 2019. It runs on PyTorch."
+SERVED_QUESTION = "Who visited Paris?"
+SERVED_CONTEXT = "Anna 🚜 visited  Paris with friends.\tThe weather in Paris was sunny."
 QA_MODEL = {
     "id": 1, "name": "qa-model", "task": "question_answering", "labels": None,
     "tasks": [{"task_name": "question_answering", "task": "question_answering",
                "labels": None, "pred_threshold": None}],
     "language": "english", "backend": "pytorch", "max_seq_len": 256,
-    "form": {"name": "qa", "fields": {"questions": "texts", "text": "text"},
+    "form": {"name": "qa", "fields": {"questions": "questions", "text": "text"},
              "optional": {}, "help": {}},
 }
 QA_RESULT = [{"task": "qa", "task_name": "question_answering", "predictions": [{
@@ -67,11 +69,12 @@ def post(url: str, body: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def server(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m farm serve` with a sentiment, an NER and a text-pair model."""
+    """`python -m farm serve` with a sentiment, an NER, a text-pair, a QA and a passage
+    ranking model."""
     root = tmp_path_factory.mktemp("demo")
     dirs = [save_task_model(task, tiny_bert_dir, root / name) for task, name in
             [("text_classification", "sentiment"), ("ner", "entities"),
-             ("text_pair", "pairs")]]
+             ("text_pair", "pairs"), ("qa", "answers"), ("passage_ranking", "ranker")]]
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "farm", "-q", "serve", *map(str, dirs), "--host", "127.0.0.1",
@@ -122,7 +125,7 @@ def test_classification_and_entities_render_what_the_api_returns(
     page.goto(server + "/")
     page.wait_for_selector("#model option", state="attached")
     assert page.locator("#model option").all_inner_texts() == [
-        "1: sentiment", "2: entities", "3: pairs"]
+        "1: sentiment", "2: entities", "3: pairs", "4: answers", "5: ranker"]
     assert page.is_visible("#text") and not page.is_visible("#question")
 
     page.fill("#text", "A warm, clever film.")
@@ -203,11 +206,69 @@ def test_qa_form_and_answer_highlighting(server: str, browser: Any, tmp_path: Pa
     page.close()
 
 
-def test_served_qa_free_page_hides_the_qa_form(server: str, browser: Any) -> None:
-    page = browser.new_page()
+def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    """The QA form only for the QA model; its best answer (from the real server) marked in
+    the context by its offsets, which count code points (the emoji is two UTF-16 units in
+    JavaScript), with its score and the other n-best answers listed."""
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
     page.goto(server + "/")
     page.wait_for_selector("#model option", state="attached")
-    for model_id in ("1", "2", "3"):
+    for model_id in ("1", "2", "3", "5"):
         page.select_option("#model", model_id)
         assert not page.is_visible("#question")
+    page.select_option("#model", "4")
+    assert page.is_visible("#question") and page.is_visible("#context")
+    assert not page.is_visible("#text")
+    page.fill("#question", SERVED_QUESTION)
+    page.fill("#context", SERVED_CONTEXT)
+    page.click("#predict")
+    page.wait_for_selector(".head-result[data-task='qa'] mark.answer")
+    body = {"input": [{"questions": [SERVED_QUESTION], "text": SERVED_CONTEXT}]}
+    (result,) = post(server + "/models/4/inference", body)
+    answers = result["predictions"][0]["answers"]
+    top = answers[0]
+    start, end = top["offset_answer_start"], top["offset_answer_end"]
+    assert top["answer"] and SERVED_CONTEXT[start:end] == top["answer"]
+    assert page.text_content("mark.answer") == top["answer"]
+    assert page.get_attribute("mark.answer", "data-start") == str(start)
+    assert page.text_content(".qa .highlighted") == SERVED_CONTEXT
+    before = page.evaluate("() => { const p = document.querySelector('.qa .highlighted');"
+                           " return p.firstChild.nodeType === 3 ? p.firstChild.data : ''; }")
+    assert before == SERVED_CONTEXT[:start]
+    assert page.inner_text(".qa .prediction .label") == top["answer"]
+    assert f"score {top['score']:.3f}" in page.inner_text(".qa .prediction .score")
+    assert page.locator(".answers li").all_text_contents() == [
+        f"{a['answer'] or '(no answer)'} — score {a['score']:.3f}" for a in answers]
+    assert page.locator(".qa .offsets").count() == 0
+    screenshot(page, tmp_path, "demo_qa_served")
+    page.close()
+
+
+def test_served_ranker_lists_the_passages_best_first(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page.goto(server + "/")
+    page.wait_for_selector("#model option", state="attached")
+    page.select_option("#model", "5")
+    assert page.is_visible("#query") and page.is_visible("#passages")
+    assert not page.is_visible("#text") and not page.is_visible("#question")
+    passages = ["the food in berlin is great", "the food in paris is great", "the park"]
+    page.fill("#query", "how is the food in paris")
+    page.fill("#passages", "\n".join([passages[0], "", passages[1], passages[2]]))
+    page.click("#predict")
+    page.wait_for_selector(".head-result[data-task='passage_ranking'] .ranked li")
+    body = {"input": [{"query": "how is the food in paris", "passages": passages}]}
+    (result,) = post(server + "/models/5/inference", body)
+    ranking = result["predictions"][0]["ranking"]
+    items = page.locator(".ranked li")
+    assert items.count() == 3
+    assert [items.nth(i).get_attribute("data-index") for i in range(3)] == [
+        str(r["index"]) for r in ranking]
+    assert page.locator(".ranked .text").all_text_contents() == [r["text"] for r in ranking]
+    assert page.locator(".ranked .score").all_text_contents() == [
+        f"{100 * r['score']:.1f}%" for r in ranking]
+    screenshot(page, tmp_path, "demo_ranking")
     page.close()

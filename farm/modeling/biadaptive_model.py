@@ -305,6 +305,17 @@ class BiAdaptiveModel(nn.Module):
             model.connect_heads_with_processor(processor.tasks, require_labels=False)
         return model
 
+    def convert_to_onnx(self, output_dir: str | Path, processor: Any = None,
+                        opset_version: int | None = None, verify: bool = True) -> Path:
+        """Not available for dense retrievers yet: raises a :class:`FarmError` that says
+        what works instead (ONNX export covers ``AdaptiveModel``, see ``docs/onnx.md``)."""
+        raise FarmError(
+            "ONNX export covers AdaptiveModel (one encoder and its heads); a BiAdaptiveModel "
+            "(a dense retriever with query and passage encoders) cannot be exported to ONNX "
+            "yet. Run it in PyTorch (Inferencer.load), or write its encoders as Hugging Face "
+            "DPR folders with model.save_transformers(dir)."
+        )
+
     # ---- Hugging Face ------------------------------------------------------------------
 
     def convert_to_transformers(self) -> list[PreTrainedModel]:

@@ -27,7 +27,7 @@ from farm.errors import FarmError
 from farm.infer import Inferencer
 from farm.modeling.adaptive_model import MODEL_META
 from farm.serve.limits import BodySizeLimit, ServerLimits
-from farm.serve.tasks import InputForm, check_inputs, example, form_for
+from farm.serve.tasks import NOT_SERVABLE, InputForm, check_inputs, example, form_for
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +102,11 @@ class ServedModel:
 
 
 def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int = 32,
-                task_type: str | None = None) -> list[ServedModel]:
+                task_type: str | None = None, max_seq_len: int = 256, doc_stride: int = 128
+                ) -> list[ServedModel]:
     """Load each model folder (FARM or ONNX export; a Hugging Face folder with
-    ``task_type``) once; ids count from 1."""
+    ``task_type``) once, with ``Inferencer.load``'s ``max_seq_len`` and ``doc_stride``;
+    ids count from 1."""
     served: list[ServedModel] = []
     for position, item in enumerate(model_dirs, start=1):
         if isinstance(item, Inferencer):
@@ -113,9 +115,21 @@ def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int =
         else:
             farm_folder = (Path(item) / MODEL_META).is_file()
             inferencer = Inferencer.load(item, batch_size=batch_size, return_class_probs=True,
-                                         disable_tqdm=True,
+                                         disable_tqdm=True, max_seq_len=max_seq_len,
+                                         doc_stride=doc_stride,
                                          task_type=None if farm_folder else task_type)
             name = Path(item).resolve().name
+        check_lengths = getattr(inferencer.processor, "check_lengths", None)
+        if check_lengths is not None:  # QA: max_seq_len, max_query_length and doc_stride fit
+            try:
+                check_lengths()
+            except ValueError as error:
+                raise FarmError(f"Model {position} ({item}) cannot be served with these "
+                                f"lengths (--max-seq-len, --doc-stride): {error}") from error
+        for head in inferencer.model.heads:
+            if head.task_type in NOT_SERVABLE:
+                raise FarmError(f"Model {position} ({item}) cannot be served: "
+                                f"{NOT_SERVABLE[head.task_type]}")
         taken = {m.name for m in served}
         unique, n = name, 2
         while unique in taken:
@@ -138,7 +152,8 @@ def merge_batches(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits | None = None,
-               batch_size: int = 32, task_type: str | None = None) -> FastAPI:
+               batch_size: int = 32, task_type: str | None = None, max_seq_len: int = 256,
+               doc_stride: int = 128) -> FastAPI:
     """The FastAPI app serving ``models`` (folders or ready inferencers).
 
     Args:
@@ -148,6 +163,9 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
         batch_size (int): Inference batch size.
         task_type (str | None): For Hugging Face folders among ``models`` (see
             ``Inferencer.load``); FARM models and ONNX exports know their task.
+        max_seq_len (int): Tokens per sample (``Inferencer.load``; capped at what each model
+            supports).
+        doc_stride (int): QA: tokens from one passage of a long text to the next.
 
     Example:
         >>> app = create_app(["saved_models/sentiment"])
@@ -156,7 +174,8 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
     if not models:
         raise FarmError("Give at least one model folder to serve.")
     limits = limits or ServerLimits()
-    served = load_models(models, batch_size=batch_size, task_type=task_type)
+    served = load_models(models, batch_size=batch_size, task_type=task_type,
+                         max_seq_len=max_seq_len, doc_stride=doc_stride)
     by_key = {str(m.id): m for m in served} | {m.name: m for m in served}
     static = {name: resources.files("farm.serve").joinpath("static", name).read_bytes()
               for name in [*STATIC_FILES, "index.html"]}

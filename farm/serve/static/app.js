@@ -9,6 +9,8 @@
     text: () => [{ text: value("text") }],
     text_pair: () => [{ text: value("pair-text"), text_b: value("pair-text-b") }],
     qa: () => [{ questions: [value("question")], text: value("context") }],
+    ranking: () => [{ query: value("query"), passages: value("passages").split("\n")
+      .filter((line) => line.trim()) }],
   };
 
   // Renderers per head task type: (prediction, task info, input dict) -> element.
@@ -20,6 +22,8 @@
     embeddings: renderEmbedding,
     qa: renderAnswers,
     question_answering: renderAnswers,
+    passage_ranking: renderRanking,
+    text_similarity: renderRanking,
   };
 
   let models = [];
@@ -170,16 +174,22 @@
       el("span", { class: "label" }, Number(pred.pred).toFixed(4)));
   }
 
+  // The characters [start, end) of text. The server's offsets count Unicode code points
+  // (Python's string indices); JavaScript's count UTF-16 units, which differ from the first
+  // character outside the Basic Multilingual Plane (e.g. an emoji) on.
+  function slice(chars, start, end) { return chars.slice(start, end).join(""); }
+
   // The input text with each [start, end) span wrapped in a <mark>.
   function highlight(text, spans, make) {
+    const chars = Array.from(text);
     const parts = [];
     let at = 0;
     for (const span of [...spans].sort((a, b) => a.start - b.start)) {
       if (span.start < at) continue;
-      parts.push(text.slice(at, span.start), make(span, text.slice(span.start, span.end)));
+      parts.push(slice(chars, at, span.start), make(span, slice(chars, span.start, span.end)));
       at = span.end;
     }
-    parts.push(text.slice(at));
+    parts.push(slice(chars, at));
     return el("p", { class: "highlighted" }, ...parts);
   }
 
@@ -219,23 +229,42 @@
         top ? el("span", { class: "score" }, "score " + Number(top.score).toFixed(3)) : null));
       parts.push(el("p", { class: "highlighted" }, text));
     } else {
-      let start = top.offset_answer_start;
-      let end = top.offset_answer_end;
-      if (text.slice(start, end) !== top.answer && text.indexOf(top.answer) >= 0) {
-        start = text.indexOf(top.answer);
-        end = start + top.answer.length;
-      }
+      // Highlighted by its offsets into the text the user typed, never by searching it.
+      const start = top.offset_answer_start;
+      const end = top.offset_answer_end;
       parts.push(el("p", { class: "prediction" }, el("span", { class: "label" }, top.answer),
         el("span", { class: "score" }, "score " + Number(top.score).toFixed(3) +
           (top.probability !== undefined ? " · probability " + percent(top.probability) : ""))));
-      parts.push(highlight(text, [{ start, end }], (span, slice) =>
-        el("mark", { class: "answer" }, slice)));
+      parts.push(highlight(text, [{ start, end }], (span, part) =>
+        el("mark", { class: "answer", "data-start": String(start), "data-end": String(end) },
+          part)));
+      if (slice(Array.from(text), start, end) !== top.answer) {
+        parts.push(el("p", { class: "error offsets" }, "The answer's offsets " + start + "–" +
+          end + " do not select its text in the context shown."));
+      }
     }
     if (answers.length > 1) {
-      parts.push(el("ol", { class: "answers" }, ...answers.map((a) => el("li", {},
+      parts.push(el("ol", { class: "answers" }, ...answers.map((a, i) => el("li",
+        { class: i === 0 ? "top" : "", "data-start": String(a.offset_answer_start),
+          "data-end": String(a.offset_answer_end) },
         (a.answer || "(no answer)") + " — score " + Number(a.score).toFixed(3)))));
     }
     return el("div", { class: "qa" }, ...parts);
+  }
+
+  // Ranking: the passages, best first, with their score (a probability for passage
+  // ranking's cross-encoder, a dot product or cosine for a dense retriever).
+  function renderRanking(pred, task) {
+    const ranking = (pred && pred.ranking) || [];
+    const probability = task.task === "passage_ranking";
+    const score = (s) => (probability ? percent(s) : Number(s).toFixed(3));
+    return el("div", { class: "ranking" },
+      el("p", { class: "question" }, el("strong", {}, "Query: "), pred.query || ""),
+      el("ol", { class: "ranked" }, ...ranking.map((r, i) => el("li", {
+        class: i === 0 ? "top" : "", "data-index": String(r.index) },
+      r.title ? el("span", { class: "title" }, r.title + " · ") : null,
+      el("span", { class: "text" }, r.text),
+      el("span", { class: "score" }, score(r.score))))));
   }
 
   function renderRaw(pred) {

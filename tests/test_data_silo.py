@@ -537,3 +537,22 @@ def test_stratified_split_of_small_classes_still_gives_a_dev_set(tokenizer, tmp_
     silo = dev_split_silo(tokenizer, tmp_path, seed=1, dev_stratification=True)
     assert silo.counts["dev"] == 1 and silo.counts["train"] == 3
     assert silo.loaders["dev"] is not None
+
+
+def test_tokenizer_state_ignores_and_keeps_truncation_and_padding(tiny_bert_dir):
+    """The cache key's tokenizer part does not change when a call sets truncation or
+    padding, and reading it leaves those settings as they were."""
+    from farm.data_handler.cache import tokenizer_state
+
+    tokenizer = Tokenizer.load(tiny_bert_dir)  # its own: this test adds a token
+    backend = tokenizer.backend_tokenizer
+    backend.no_truncation()
+    backend.no_padding()
+    plain = tokenizer_state(tokenizer)
+    tokenizer(["a b c"], truncation=True, max_length=5, padding="max_length")
+    truncation, padding = backend.truncation, backend.padding
+    assert truncation is not None and padding is not None
+    assert tokenizer_state(tokenizer) == plain
+    assert backend.truncation == truncation and backend.padding == padding
+    tokenizer.add_tokens(["zzyzx"])
+    assert tokenizer_state(tokenizer) != plain

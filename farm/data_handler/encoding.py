@@ -7,12 +7,13 @@ and segment ids behave the same for every task.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
-from tokenizers import Encoding
+from tokenizers import Encoding, Tokenizer
 from transformers import PreTrainedTokenizerBase
+from transformers.tokenization_utils_base import PaddingStrategy, TruncationStrategy
 
 logger = logging.getLogger(__name__)
 
@@ -41,17 +42,49 @@ def encode_texts(
     encodings: list[Encoding] = []
     for begin in range(0, len(texts), _CHUNK):
         end = begin + _CHUNK
-        batch = tokenizer(
-            list(texts[begin:end]),
-            text_pair=list(texts_b[begin:end]) if texts_b is not None else None,
-            truncation="longest_first",
-            max_length=max_seq_len,
-            return_attention_mask=False,
-            return_token_type_ids=False,
+        encodings += encode_batch(
+            tokenizer, texts[begin:end], texts_b[begin:end] if texts_b is not None else None,
+            max_seq_len,
         )
-        encodings += batch.encodings
     n_truncated = sum(1 for e in encodings if e.overflowing)
     return encodings, n_truncated
+
+
+def encode_batch(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    texts_b: Sequence[str] | None,
+    max_length: int | None,
+) -> list[Encoding]:
+    """The Rust encodings of ``texts`` (or pairs), unpadded, truncated longest-first to
+    ``max_length`` (``None``: not truncated).
+
+    Does what a fast tokenizer's ``__call__`` does before it converts every encoding to
+    Python lists (which costs about as much as the tokenization itself and is not needed
+    here): the tokenizer's own truncation and padding set-up, then the backend's
+    ``encode_batch``. Tokenizers without that interface go through ``__call__``.
+    """
+    backend = getattr(tokenizer, "_tokenizer", None)
+    setup = getattr(tokenizer, "set_truncation_and_padding", None)
+    if not isinstance(backend, Tokenizer) or setup is None:
+        return list(tokenizer(
+            list(texts), text_pair=list(texts_b) if texts_b is not None else None,
+            truncation="longest_first" if max_length is not None else False,
+            max_length=max_length, verbose=False,
+            return_attention_mask=False, return_token_type_ids=False,
+        ).encodings)
+    setup(
+        padding_strategy=PaddingStrategy.DO_NOT_PAD,
+        truncation_strategy=TruncationStrategy.LONGEST_FIRST if max_length is not None
+        else TruncationStrategy.DO_NOT_TRUNCATE,
+        max_length=max_length, stride=0, pad_to_multiple_of=None, padding_side=None,
+    )
+    split = bool(getattr(tokenizer, "split_special_tokens", False))
+    if backend.encode_special_tokens != split:
+        backend.encode_special_tokens = split
+    inputs: list[Any] = list(zip(texts, texts_b, strict=True)) if texts_b is not None else list(
+        texts)
+    return list(backend.encode_batch(inputs, add_special_tokens=True))
 
 
 def sequence_features(encoding: Encoding) -> dict[str, np.ndarray]:
@@ -104,6 +137,46 @@ def tokenized_view(encoding: Encoding, texts: Sequence[str]) -> dict[str, Any]:
     return view
 
 
+class LazyTokenizedView(Mapping[str, Any]):
+    """:func:`tokenized_view` of an encoding, computed when first read.
+
+    A sample's tokens, offsets and start-of-word flags are read only by some callers (the
+    logged sample, span tasks, users inspecting baskets); text classification and
+    regression never need them, so they should not pay for the per-token loop. Reads like
+    the dict it stands for.
+
+    Args:
+        encoding (Encoding): The encoding of ``texts``.
+        texts (Sequence[str]): The text(s) the encoding was made from.
+    """
+
+    __slots__ = ("_encoding", "_texts", "_view")
+
+    def __init__(self, encoding: Encoding, texts: Sequence[str]):
+        self._encoding: Encoding | None = encoding
+        self._texts = texts
+        self._view: dict[str, Any] | None = None
+
+    def _get(self) -> dict[str, Any]:
+        if self._view is None:
+            assert self._encoding is not None
+            self._view = tokenized_view(self._encoding, self._texts)
+            self._encoding = None  # the view replaces it
+        return self._view
+
+    def __getitem__(self, key: str) -> Any:
+        return self._get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._get())
+
+    def __len__(self) -> int:
+        return len(self._get())
+
+    def __repr__(self) -> str:
+        return repr(self._get())
+
+
 def report_truncation(n_truncated: int, n_total: int, max_seq_len: int) -> None:
     """Log how many samples lost tokens to ``max_seq_len``."""
     if n_truncated:
@@ -127,14 +200,7 @@ def encode_untruncated(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str])
     """
     encodings: list[Encoding] = []
     for begin in range(0, len(texts), _CHUNK):
-        batch = tokenizer(
-            list(texts[begin : begin + _CHUNK]),
-            truncation=False,
-            verbose=False,  # no "longer than the model's maximum" warning: callers window
-            return_attention_mask=False,
-            return_token_type_ids=False,
-        )
-        encodings += batch.encodings
+        encodings += encode_batch(tokenizer, texts[begin : begin + _CHUNK], None, None)
     return encodings
 
 

@@ -7,6 +7,7 @@ document, say, becomes several passages). Each sample keeps its clear text, its 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +28,7 @@ class Sample:
 
     id: str
     clear_text: dict[str, Any]
-    tokenized: dict[str, Any] | None = None
+    tokenized: Mapping[str, Any] | None = None
     features: list[dict[str, np.ndarray]] | None = None
 
     def __str__(self) -> str:

@@ -11,10 +11,10 @@ from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import FeatureDataset
 from farm.data_handler.encoding import (
+    LazyTokenizedView,
     encode_texts,
     report_truncation,
     sequence_features,
-    tokenized_view,
 )
 from farm.data_handler.labels import (
     CLASSIFICATION,
@@ -298,7 +298,7 @@ class DelimitedProcessor(Processor):
                 samples=[Sample(
                     id=f"{ids[i]}-0",
                     clear_text=dicts[i],
-                    tokenized=tokenized_view(
+                    tokenized=LazyTokenizedView(
                         encodings[i], [texts[i]] if texts_b is None else [texts[i], texts_b[i]]
                     ),
                     features=[dataset[i]],

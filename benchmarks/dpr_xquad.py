@@ -14,6 +14,9 @@ queries and passages by default, ``--separate-encoders`` for two) + TextSimilari
 tuned on the held-out articles. Prints one JSON line.
 
     python benchmarks/dpr_xquad.py --data-dir ../shared/data/xquad
+
+``--write-data DIR`` only writes the split as DPR JSON files, ``DIR/train.json`` and
+``DIR/test.json`` (held-out articles), for ``examples/configs/dense_retrieval.yaml``.
 """
 
 from __future__ import annotations
@@ -118,8 +121,18 @@ def main() -> None:
     args.add_argument("--pooling", default="reduce_mean",
                       help="reduce_mean (MiniLM's own pooling) or cls_token (DPR's)")
     args.add_argument("--similarity", default="cosine", help="cosine or dot_product")
+    args.add_argument("--write-data", type=Path, default=None, metavar="DIR",
+                      help="write DIR/train.json and DIR/test.json (DPR JSON) and stop")
     opts = args.parse_args()
     quiet()
+    if opts.write_data:
+        train_part, test_part = split_articles(opts.data_dir / "xquad.en.json",
+                                               opts.test_articles, opts.seed)
+        opts.write_data.mkdir(parents=True, exist_ok=True)
+        for name, part in (("train.json", train_part), ("test.json", test_part)):
+            (opts.write_data / name).write_text(json.dumps(dpr_records(part)), encoding="utf-8")
+        print(f"Wrote {opts.write_data}/train.json and test.json")
+        return
     started = time.perf_counter()
     set_all_seeds(opts.seed)
     model_name = opts.model or minilm_path()

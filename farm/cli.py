@@ -106,8 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     convert = commands.add_parser("convert", help="convert to or from Hugging Face format",
                                   description="--to transformers: a FARM model to one "
-                                  "Hugging Face folder per head (save_pretrained). --to farm: a "
-                                  "Hugging Face folder to a FARM model folder.", epilog=EPILOG)
+                                  "Hugging Face folder per head (save_pretrained); a DPR "
+                                  "BiAdaptiveModel to query_encoder/ and passage_encoder/. "
+                                  "--to farm: a Hugging Face folder (or a folder holding "
+                                  "query_encoder/ and passage_encoder/) to a FARM model folder.",
+                                  epilog=EPILOG)
     convert.add_argument("source", help="the model folder to convert")
     convert.add_argument("output_dir", type=Path)
     convert.add_argument("--to", required=True, choices=["transformers", "farm"])
@@ -298,6 +301,8 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from farm.infer import Inferencer
     from farm.modeling.adaptive_model import AdaptiveModel
 
+    if _convert_dpr(args):
+        return EXIT_OK
     if args.to == "transformers":
         model = AdaptiveModel.load(args.source)
         tokenizer = Processor.load_from_dir(args.source).tokenizer
@@ -318,6 +323,40 @@ def cmd_convert(args: argparse.Namespace) -> int:
     Inferencer(model, processor).save(args.output_dir)
     print(args.output_dir)
     return EXIT_OK
+
+
+def _convert_dpr(args: argparse.Namespace) -> bool:
+    """``farm convert`` for dense retrievers; ``False`` if the source is no DPR model."""
+    from farm.data_handler.processors import Processor, TextSimilarityProcessor
+    from farm.modeling.biadaptive_model import MODEL_META, BiAdaptiveModel
+    from farm.modeling.tokenization import Tokenizer
+
+    source = Path(args.source)
+    if args.to == "transformers":
+        meta = source / MODEL_META
+        if not meta.is_file() or json.loads(meta.read_text()).get("model") != "BiAdaptiveModel":
+            return False
+        processor = Processor.load_from_dir(source)
+        for folder in BiAdaptiveModel.load(source).save_transformers(
+                args.output_dir, getattr(processor, "query_tokenizer", processor.tokenizer),
+                getattr(processor, "passage_tokenizer", None), verify=not args.no_verify):
+            print(folder)
+        return True
+    query_dir, passage_dir = source / "query_encoder", source / "passage_encoder"
+    if not query_dir.is_dir():
+        return False
+    model = BiAdaptiveModel.convert_from_transformers(
+        query_dir, passage_dir if passage_dir.is_dir() else None)
+    query_tokenizer = Tokenizer.load(query_dir)
+    passage_tokenizer = Tokenizer.load(passage_dir) if passage_dir.is_dir() else query_tokenizer
+    processor = TextSimilarityProcessor(
+        query_tokenizer=query_tokenizer, passage_tokenizer=passage_tokenizer,
+        max_seq_len_query=64, max_seq_len_passage=256, data_dir=None, train_filename=None,
+        test_filename=None, dev_split=0.0)
+    model.save(args.output_dir)
+    processor.save(args.output_dir)
+    print(args.output_dir)
+    return True
 
 
 COMMANDS = {"train": cmd_train, "eval": cmd_eval, "predict": cmd_predict, "serve": cmd_serve,

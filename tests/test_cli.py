@@ -13,10 +13,13 @@ import torch
 from farm.cli import EXIT_CONFIG, EXIT_INPUT, EXIT_OK, main
 from farm.evaluation.squad_metrics import question_scores
 from farm.infer import Inferencer, QAInferencer
+from farm.modeling.adaptive_model import AdaptiveModel
+from farm.modeling.biadaptive_model import BiAdaptiveModel
 from tests.deploy_helpers import save_task_model
-from tests.dpr_helpers import dpr_records, write_dpr_file
+from tests.dpr_helpers import dpr_records, write_dpr_data, write_dpr_file
 from tests.farm_helpers import write_separable_data
-from tests.qa_helpers import squad_articles, write_squad
+from tests.lm_helpers import write_lm_data
+from tests.qa_helpers import squad_articles, write_qa_data, write_squad
 from tests.tiny_models import TinyModelFactory
 
 pytest.importorskip("yaml")
@@ -250,3 +253,67 @@ def test_a_grid_is_one_mlflow_run_per_combination(tiny_model_factory: TinyModelF
     by_name = {r.info.run_name: r for r in runs}
     assert by_name[names[0]].data.params["learning_rate"] == "0.001"
     assert "test_acc_text_classification" in by_name[names[1]].data.metrics
+
+
+CONFIGS = EXAMPLE.parent
+
+
+def _task_data(task: str, data_dir: Path) -> list[str]:
+    """Tiny data for an example config, and the --set items that point it there."""
+    if task == "question_answering":
+        write_qa_data(data_dir, n_train=24, n_dev=8, n_test=8)
+        return ["data.train_filename=train.json", "data.dev_filename=dev.json",
+                "data.test_filename=test.json", "processor.max_seq_len=64",
+                "processor.doc_stride=16", "processor.max_query_length=16",
+                "processor.max_samples=20", "trainer.evaluate_every=3"]
+    if task == "language_model":
+        write_lm_data(data_dir, n_train=12, n_test=4)
+        return ["data.train_filename=train.txt", "data.test_filename=test.txt",
+                "data.dev_split=0.2", "processor.one_doc_per_line=false",
+                "processor.max_seq_len=32", "trainer.evaluate_every=2"]
+    write_dpr_data(data_dir, n_train=24, n_dev=8, n_test=8)
+    return ["data.dev_filename=dev.json", "processor.max_seq_len_query=16",
+            "processor.max_seq_len_passage=32", "model.shared_encoder=false",
+            "model.pooling=cls_token", "trainer.evaluate_every=2"]
+
+
+@pytest.mark.parametrize("task", ["question_answering", "language_model", "dense_retrieval"])
+def test_task_example_configs_train_end_to_end(task: str, tiny_model_factory: TinyModelFactory,
+                                               tmp_path: Path) -> None:
+    """The QA, masked-LM and DPR example configs, on a tiny model and tiny data: trained,
+    early-stopped on their metric, saved, and loadable."""
+    data_dir = tmp_path / "data"
+    overrides = _task_data(task, data_dir)
+    out = tmp_path / "out"
+    args = ["-q", "train", str(CONFIGS / f"{task}.yaml"),
+            "--set", f"model.language_model={tiny_model_factory('bert')}",
+            "--set", f"data.data_dir={data_dir}", "--set", f"experiment.output_dir={out}",
+            "--set", "trainer.batch_size=4", "--set", "optimizer.learning_rate=1e-3"]
+    for item in overrides:
+        args += ["--set", item]
+    assert main(args) == EXIT_OK
+    summary = json.loads((out / "experiment.json").read_text())
+    (test,) = summary["test"] if task != "language_model" else summary["test"][:1]
+    metric = {"question_answering": "f1", "language_model": "perplexity",
+              "dense_retrieval": "mrr_at_10"}[task]
+    assert isinstance(test[metric], float) and summary["best_dev"] is not None
+    if task == "dense_retrieval":
+        model = BiAdaptiveModel.load(out)
+        assert not model.shared_encoder and model.pooling == "cls_token"
+        return
+    model = AdaptiveModel.load(out)
+    heads = [type(h).__name__ for h in model.heads]
+    if task == "question_answering":
+        assert heads == ["QuestionAnsweringHead"]
+        answers = Inferencer.load(out, disable_tqdm=True).inference_from_dicts(
+            [{"questions": ["where is it"], "text": "the museum is in paris"}])
+        answer = answers[0]["predictions"][0]["answers"][0]
+        assert "the museum is in paris"[answer["offset_answer_start"]:
+                                         answer["offset_answer_end"]] == answer["answer"]
+    else:
+        assert heads == ["BertLMHead", "NextSentenceHead"]
+        assert summary["test"][1]["task_name"] == "nextsentence"
+        assert main(["-q", "convert", str(out), str(tmp_path / "hf"), "--to", "transformers"]
+                    ) == EXIT_OK
+        assert json.loads((tmp_path / "hf" / "config.json").read_text())["architectures"] == [
+            "BertForPreTraining"]

@@ -304,3 +304,20 @@ def test_a_file_with_a_byte_order_mark_reads(tiny_bert_dir: Path, tmp_path: Path
     (tmp_path / "train.json").write_bytes(b"\xef\xbb\xbf" + text.encode("utf-8"))
     proc = make_qa_processor(tiny_bert_dir, tmp_path, dev_filename=None, test_filename=None)
     assert len(proc.file_to_dicts("train.json")) == 2
+
+
+def test_max_samples_reads_the_first_questions(tiny_bert_dir: Path, tmp_path: Path,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    data = squad_articles(6, seed=4)
+    data["data"][1]["paragraphs"][0]["qas"].append(
+        {**data["data"][1]["paragraphs"][0]["qas"][0], "id": "second"})
+    file = write_squad(tmp_path / "train.json", data)
+    ids = [q["id"] for a in data["data"] for p in a["paragraphs"] for q in p["qas"]]
+    with caplog.at_level(logging.INFO):
+        dicts = make_qa_processor(tiny_bert_dir, tmp_path, max_samples=2).file_to_dicts(file)
+    assert [q["id"] for d in dicts for q in d["qas"]] == ids[:2]  # cut inside paragraph 2
+    assert "read the first 2 questions (max_samples=2)" in caplog.text
+    everything = make_qa_processor(tiny_bert_dir, tmp_path).file_to_dicts(file)
+    assert [q["id"] for d in everything for q in d["qas"]] == ids
+    with pytest.raises(ValueError, match="max_samples must be at least 1"):
+        make_qa_processor(tiny_bert_dir, tmp_path, max_samples=0)

@@ -2,20 +2,26 @@
 
 ``HEAD_CONVERTERS`` is keyed by head class name (FARM → Hugging Face); ``TASK_TYPES`` by the
 ``task_type`` a user passes to ``convert_from_transformers`` / ``Inferencer.load``
-(Hugging Face → FARM). A new head type (masked LM, ...) adds one
-converter and its task types; see ``docs/conversion.md``.
+(Hugging Face → FARM). A new head type adds one converter (a ``HeadConverter``
+subclass, ``farm.conversion.hf_converter``) and its task types; see ``docs/conversion.md``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 from transformers import PretrainedConfig, PreTrainedModel
 
+from farm.conversion.hf_converter import FARM_HEAD_KEY, HeadConverter, head_stack, load_stack
 from farm.conversion.hf_layouts import HeadStack, TokenLayout, sequence_layout
+from farm.conversion.hf_lm_heads import (
+    PRETRAINING_CLASSES,
+    MaskedLMHeadConverter,
+    PreTrainingConverter,
+)
 from farm.errors import FarmError, did_you_mean
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_heads import (
@@ -27,81 +33,8 @@ from farm.modeling.prediction_heads import (
     TokenClassificationHead,
 )
 
-FARM_HEAD_KEY = "farm_head"
-"""Config attribute of a converted model that records the FARM head (name and options)."""
-
-
-def head_stack(head: PredictionHead) -> HeadStack:
-    """The linear layers of a head's ``FeedForwardBlock`` and its activation."""
-    block = getattr(head, "feed_forward", None)
-    if block is None:
-        raise FarmError(f"{type(head).__name__} has no feed-forward layers to convert.")
-    layers = [(m.weight.detach().clone(), m.bias.detach().clone())
-              for m in block.modules() if isinstance(m, nn.Linear)]
-    return HeadStack(layers, getattr(head, "activation", "relu"))
-
-
-def load_stack(head: PredictionHead, stack: HeadStack) -> None:
-    """Copy ``stack``'s weights into a head built with the same ``layer_dims``."""
-    block = cast(nn.Module, head.feed_forward)
-    linears = [m for m in block.modules() if isinstance(m, nn.Linear)]
-    with torch.no_grad():
-        for linear, (weight, bias) in zip(linears, stack.layers, strict=True):
-            linear.weight.copy_(weight)
-            linear.bias.copy_(bias)
-
-
-@dataclass
-class HeadConverter:
-    """Converts one kind of FARM head to and from a Hugging Face ``AutoModelFor...`` class.
-
-    Attributes:
-        auto_class (str): The ``transformers`` auto class, e.g.
-            ``"AutoModelForSequenceClassification"``.
-        problem_type (str | None): ``config.problem_type`` of the converted model.
-        per_token (bool): The head reads per-token vectors.
-    """
-
-    auto_class: str
-    problem_type: str | None = None
-    per_token: bool = False
-    farm_options: ClassVar[tuple[str, ...]] = ("task_name",)
-
-    def labels(self, head: PredictionHead) -> list[str]:
-        """The labels for ``id2label``."""
-        n = head_stack(head).layer_dims[-1]
-        return list(head.label_list) if head.label_list else [f"LABEL_{i}" for i in range(n)]
-
-    def prepare_config(self, config: PretrainedConfig, head: PredictionHead) -> None:
-        labels = self.labels(head)
-        config.id2label = dict(enumerate(labels))
-        config.label2id = {label: i for i, label in enumerate(labels)}
-        config.problem_type = self.problem_type  # type: ignore[assignment]
-        options = {k: getattr(head, k) for k in self.farm_options if hasattr(head, k)}
-        setattr(config, FARM_HEAD_KEY, {"name": type(head).__name__, **options})
-
-    def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:
-        raise NotImplementedError
-
-    def hf_logits(self, output: Any) -> Tensor:
-        """The Hugging Face model's output in the layout of the FARM head's logits."""
-        return cast(Tensor, output.logits)
-
-    def build_head(self, hf: PreTrainedModel) -> tuple[PredictionHead, dict[str, Tensor]]:
-        """A FARM head holding ``hf``'s head weights, and pooler weights for the language
-        model (if the architecture keeps them in its classifier)."""
-        raise NotImplementedError
-
-    @staticmethod
-    def recorded(config: PretrainedConfig) -> dict[str, Any]:
-        """What an earlier conversion recorded about the FARM head (or nothing)."""
-        value = getattr(config, FARM_HEAD_KEY, None)
-        return dict(value) if isinstance(value, dict) else {}
-
-    @staticmethod
-    def id2label(config: PretrainedConfig) -> list[str]:
-        id2label = config.id2label or {}
-        return [str(v) for _, v in sorted((int(k), v) for k, v in id2label.items())]
+__all__ = ["FARM_HEAD_KEY", "HEAD_CONVERTERS", "TASK_TYPES", "HeadConverter", "converter_for",
+           "head_stack", "load_stack"]
 
 
 @dataclass
@@ -209,8 +142,12 @@ HEAD_CONVERTERS: dict[str, HeadConverter] = {
                                                   per_token=True),
     "QuestionAnsweringHead": QuestionAnsweringHeadConverter("AutoModelForQuestionAnswering",
                                                             per_token=True),
+    "BertLMHead": MaskedLMHeadConverter("AutoModelForMaskedLM", per_token=True),
 }
 """FARM head class name → its converter."""
+
+PRETRAINING = PreTrainingConverter("AutoModelForPreTraining")
+"""A ``BertLMHead`` with a ``NextSentenceHead`` on BERT (see ``hf_lm_heads``)."""
 
 TASK_TYPES: dict[str, HeadConverter] = {
     "text_classification": HEAD_CONVERTERS["TextClassificationHead"],
@@ -218,6 +155,8 @@ TASK_TYPES: dict[str, HeadConverter] = {
     "regression": HEAD_CONVERTERS["RegressionHead"],
     "ner": HEAD_CONVERTERS["TokenClassificationHead"],
     "question_answering": HEAD_CONVERTERS["QuestionAnsweringHead"],
+    "lm": HEAD_CONVERTERS["BertLMHead"],
+    "lm_nextsentence": PRETRAINING,
 }
 """``task_type`` → converter, for loading a Hugging Face model as a FARM model. For
 ``"text_classification"`` the model's ``problem_type`` may pick the multilabel or
@@ -232,6 +171,7 @@ _BY_ARCHITECTURE_SUFFIX = {
     "ForSequenceClassification": "text_classification",
     "ForTokenClassification": "ner",
     "ForQuestionAnswering": "question_answering",
+    "ForMaskedLM": "lm",
 }
 
 
@@ -246,6 +186,8 @@ def converter_for(task_type: str | None, config: PretrainedConfig) -> tuple[str,
             for suffix, task in _BY_ARCHITECTURE_SUFFIX.items():
                 if str(arch).endswith(suffix):
                     task_type = task
+            if arch in PRETRAINING_CLASSES.values():
+                task_type = "lm_nextsentence"
         if task_type is None:
             raise FarmError(
                 f"Cannot tell the task of this model (architectures: "

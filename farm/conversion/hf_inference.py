@@ -2,8 +2,9 @@
 
 ``Inferencer.load(hf_folder, task_type=...)`` calls :func:`load_hugging_face`. Each task type
 names the FARM task of the converted head (see ``farm.conversion.hf_heads.TASK_TYPES``) and
-the processor that turns request dicts into features. A new task (masked LM, ...) adds one
-entry to ``INFERENCE_TASKS``.
+the processor that turns request dicts into features. A new task adds one entry to
+``INFERENCE_TASKS``. The language-model task types (``"lm"``, ``"lm_nextsentence"``) load for
+``farm convert --to farm`` and further training; their heads make no inference results.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from transformers import PreTrainedTokenizerBase
 
 from farm.conversion.transformers import convert_from_transformers
 from farm.data_handler.processors import (
+    BertStyleLMProcessor,
     InferenceProcessor,
     NERProcessor,
     Processor,
@@ -48,6 +50,14 @@ def _qa(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Process
     return SquadProcessor(tokenizer, max_seq_len=384, **_NO_FILES)
 
 
+def _lm(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
+    return BertStyleLMProcessor(tokenizer, max_seq_len=256, next_sent_pred=False, **_NO_FILES)
+
+
+def _lm_nsp(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
+    return BertStyleLMProcessor(tokenizer, max_seq_len=256, next_sent_pred=True, **_NO_FILES)
+
+
 @dataclass(frozen=True)
 class InferenceTask:
     """A task type for Hugging Face folders.
@@ -70,6 +80,8 @@ INFERENCE_TASKS: dict[str, InferenceTask] = {
     "text_pair_regression": InferenceTask("regression", _pair),
     "ner": InferenceTask("ner", _ner),
     "question_answering": InferenceTask("question_answering", _qa),
+    "lm": InferenceTask("lm", _lm),
+    "lm_nextsentence": InferenceTask("lm_nextsentence", _lm_nsp),
 }
 
 

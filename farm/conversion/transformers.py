@@ -14,15 +14,22 @@ from typing import Any
 
 import torch
 import transformers
+from safetensors import safe_open
 from torch import Tensor
 from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
 
-from farm.conversion.hf_heads import HEAD_CONVERTERS, HeadConverter, converter_for
+from farm.conversion.hf_heads import HEAD_CONVERTERS, PRETRAINING, HeadConverter, converter_for
+from farm.conversion.hf_lm_heads import PRETRAINING_CLASSES
 from farm.errors import FarmError
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.embeddings import EmbeddingModel
 from farm.modeling.language_model import LanguageModel
-from farm.modeling.prediction_heads import PredictionHead, RegressionHead
+from farm.modeling.prediction_heads import (
+    BertLMHead,
+    NextSentenceHead,
+    PredictionHead,
+    RegressionHead,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,6 +38,10 @@ TOLERANCE = 1e-4
 
 def convert_to_transformers(model: AdaptiveModel, verify: bool = True) -> list[PreTrainedModel]:
     """One Hugging Face model per head of ``model`` (FARM's ``convert_to_transformers``).
+
+    A ``BertLMHead`` with a ``NextSentenceHead`` on BERT gives one ``BertForPreTraining``
+    for both; on other architectures the next-sentence head has no Hugging Face equivalent
+    and is dropped with a warning (the masked-LM head converts).
 
     Args:
         model (AdaptiveModel): The FARM model. An ``EmbeddingModel`` gives its plain encoder.
@@ -41,37 +52,121 @@ def convert_to_transformers(model: AdaptiveModel, verify: bool = True) -> list[P
         list[PreTrainedModel]: In head order, each with ``id2label``/``label2id`` and
         ``problem_type`` set; save each with ``save_pretrained``.
     """
+    return [hf for hf, _ in _convert(model, verify)]
+
+
+def _convert(model: AdaptiveModel, verify: bool, only: int | None = None
+             ) -> list[tuple[PreTrainedModel, list[int]]]:
+    """Each converted model with the indices of the heads it holds."""
     lm = model.language_model
     was_training = model.training
     model.eval()
     try:
         if isinstance(model, EmbeddingModel):
-            return [copy.deepcopy(lm.model)]
-        return [_head_to_hf(head, lm, verify) for head in model.heads]
+            return [(copy.deepcopy(lm.model), [])]
+        groups = head_groups(model.heads, lm.config.model_type, only)
+        return [(_heads_to_hf(converter, [model.heads[i] for i in indices], lm, verify),
+                 indices) for converter, indices in groups]
     finally:
         model.train(was_training)
 
 
+def head_groups(heads: list[PredictionHead], model_type: str, only: int | None = None
+                ) -> list[tuple[HeadConverter, list[int]]]:
+    """The converter of each Hugging Face model to make and the heads (indices) it holds.
+
+    Args:
+        heads (list[PredictionHead]): The model's heads.
+        model_type (str): The language model's ``config.model_type``.
+        only (int | None): Convert this head alone (a masked-LM head without its
+            next-sentence partner).
+    """
+    lm_index = next((i for i, h in enumerate(heads) if isinstance(h, BertLMHead)), None)
+    nsp = [i for i, h in enumerate(heads) if isinstance(h, NextSentenceHead)]
+    partner = nsp[0] if (only is None and lm_index is not None and nsp
+                         and model_type in PRETRAINING_CLASSES) else None
+    groups: list[tuple[HeadConverter, list[int]]] = []
+    for i, head in enumerate(heads):
+        if only is not None and i != only:
+            continue
+        name = type(head).__name__
+        if isinstance(head, NextSentenceHead):
+            if lm_index is None or only is not None:
+                raise FarmError(
+                    f"{name} (task '{head.task_name}') converts only together with a "
+                    f"BertLMHead: on BERT both become {PRETRAINING_CLASSES['bert']}. Hugging "
+                    "Face has no class for a next-sentence head of its own that FARM maps to."
+                )
+            if i != partner:
+                why = (f"{model_type} has no Hugging Face class with a masked-LM and a "
+                       f"next-sentence head (only {sorted(PRETRAINING_CLASSES)} have one)"
+                       if partner is None else "only one pairs with the masked-LM head")
+                logger.warning("%s (task '%s') is dropped from the conversion: %s; the "
+                               "masked-LM head is converted without it.", name,
+                               head.task_name, why)
+            continue
+        if i == lm_index and partner is not None:
+            groups.append((PRETRAINING, [i, partner]))
+            continue
+        if name not in HEAD_CONVERTERS:
+            raise FarmError(
+                f"{name} (task '{head.task_name}') has no Hugging Face equivalent known to "
+                f"FARM; convertible heads: {sorted(HEAD_CONVERTERS)}."
+            )
+        groups.append((HEAD_CONVERTERS[name], [i]))
+    return groups
+
+
 def save_transformers(
-    model: AdaptiveModel, output_dir: str | Path, tokenizer: Any = None, verify: bool = True
+    model: AdaptiveModel, output_dir: str | Path, tokenizer: Any = None, verify: bool = True,
+    head: int | None = None,
 ) -> list[Path]:
     """Convert and ``save_pretrained`` each head's model (with the tokenizer, if given).
 
-    A model with one head is saved in ``output_dir``; with several heads, each in
-    ``output_dir/<task_name>``.
+    A model that converts to one Hugging Face model is saved in ``output_dir``; with
+    several, each in ``output_dir/<task_name>`` (of its first head). A masked-LM model's
+    folder also stores the encoder's pooler (which ``*ForMaskedLM`` classes leave out), so
+    ``AutoModel.from_pretrained`` on it gives the whole encoder.
+
+    Args:
+        model (AdaptiveModel): The FARM model.
+        output_dir (str | Path): Where to write.
+        tokenizer (Any): Saved into each folder if given.
+        verify (bool): Check each converted model's outputs (see
+            :func:`convert_to_transformers`).
+        head (int | None): Convert only this head (index).
 
     Returns:
         list[Path]: The folders written, in head order.
     """
     output_dir = Path(output_dir)
-    converted = convert_to_transformers(model, verify=verify)
-    names = [h.task_name for h in model.heads]
-    folders = [output_dir] if len(converted) == 1 else [output_dir / n for n in names]
-    for hf_model, folder in zip(converted, folders, strict=True):
-        hf_model.save_pretrained(str(folder))
+    converted = _convert(model, verify, head)
+    single = len(converted) == 1
+    folders = []
+    for hf_model, indices in converted:
+        folder = output_dir if single else output_dir / model.heads[indices[0]].task_name
+        state = _with_pooler(hf_model, model, indices)
+        hf_model.save_pretrained(str(folder), state_dict=state)
         if tokenizer is not None:
             tokenizer.save_pretrained(str(folder))
+        folders.append(folder)
     return folders
+
+
+def _with_pooler(hf: PreTrainedModel, model: AdaptiveModel, indices: list[int]
+                 ) -> dict[str, Tensor] | None:
+    """``hf``'s weights plus the FARM encoder's pooler, for a masked-LM model (whose
+    Hugging Face class has no pooler); ``None`` when nothing is to be added."""
+    if not indices or not all(getattr(HEAD_CONVERTERS.get(type(model.heads[i]).__name__),
+                                      "stores_encoder_pooler", False) for i in indices):
+        return None
+    pooler = getattr(model.language_model.model, "pooler", None)
+    if pooler is None or getattr(hf.base_model, "pooler", None) is not None:
+        return None
+    prefix = hf.base_model_prefix
+    state = dict(hf.state_dict())
+    state.update({f"{prefix}.pooler.{k}": v for k, v in pooler.state_dict().items()})
+    return state
 
 
 def convert_from_transformers(
@@ -92,14 +187,16 @@ def convert_from_transformers(
         device (str | torch.device): Where to put the model.
         revision (str | None): Hub revision.
         task_type (str | None): ``"text_classification"``, ``"multilabel_text_classification"``,
-            ``"regression"`` or ``"ner"``; ``None`` reads it from ``config.architectures``.
-            For ``"text_classification"`` the model's ``problem_type`` picks multilabel or
-            regression.
+            ``"regression"``, ``"ner"``, ``"question_answering"``, ``"lm"`` (a
+            ``*ForMaskedLM``: ``BertLMHead``) or ``"lm_nextsentence"`` (``BertForPreTraining``:
+            ``BertLMHead`` and ``NextSentenceHead``); ``None`` reads it from
+            ``config.architectures``. For ``"text_classification"`` the model's
+            ``problem_type`` picks multilabel or regression.
         processor (Any): If given, the head is connected to the processor's task.
         verify (bool): Check that both models give the same outputs on a probe batch.
 
     Returns:
-        AdaptiveModel: The language model with one head.
+        AdaptiveModel: The language model with one head (two for ``"lm_nextsentence"``).
     """
     extra: dict[str, Any] = {"revision": revision} if revision else {}
     config = AutoConfig.from_pretrained(str(model_name_or_path), trust_remote_code=False,
@@ -119,36 +216,32 @@ def convert_from_transformers(
             "predictions are random until you fine-tune it.", model_name_or_path, task_type,
             missing_head[:4],
         )
-    head, pooler = converter.build_head(hf)
+    heads, pooler = converter.build_heads(hf)
+    if not pooler and getattr(hf.base_model, "pooler", None) is None:
+        pooler = _stored_pooler(model_name_or_path, hf.base_model_prefix)
     lm = _language_model(hf, pooler)
-    model = AdaptiveModel(lm, [head], embeds_dropout_prob=0.0, device=device)
+    model = AdaptiveModel(lm, heads, embeds_dropout_prob=0.0, device=device)
     if processor is not None:
         model.connect_heads_with_processor(processor.tasks, require_labels=False)
     if verify:
-        _verify(model.to("cpu"), 0, hf, converter)
+        _verify(model.to("cpu"), hf, converter)
         model.to(device)
     return model
 
 
-def _head_to_hf(head: PredictionHead, lm: LanguageModel, verify: bool) -> PreTrainedModel:
-    name = type(head).__name__
-    if name not in HEAD_CONVERTERS:
-        raise FarmError(
-            f"{name} (task '{head.task_name}') has no Hugging Face equivalent known to FARM; "
-            f"convertible heads: {sorted(HEAD_CONVERTERS)}."
-        )
-    converter = HEAD_CONVERTERS[name]
+def _heads_to_hf(converter: HeadConverter, heads: list[PredictionHead], lm: LanguageModel,
+                 verify: bool) -> PreTrainedModel:
     config = copy.deepcopy(lm.config)
     config.architectures = None
-    converter.prepare_config(config, head)
+    converter.prepare_group(config, heads)
     auto_class = getattr(transformers, converter.auto_class)
     hf = auto_class.from_config(config)
     hf.eval()
     _copy_base_weights(lm, hf)
-    converter.to_hf(head, lm, hf)
+    converter.group_to_hf(heads, lm, hf)
     if verify:
-        model = AdaptiveModel(lm, [head], embeds_dropout_prob=0.0, device=lm.model.device)
-        _verify(model.eval(), 0, hf, converter)
+        model = AdaptiveModel(lm, heads, embeds_dropout_prob=0.0, device=lm.model.device)
+        _verify(model.eval(), hf, converter)
     return hf
 
 
@@ -183,6 +276,19 @@ def _language_model(hf: PreTrainedModel, pooler: dict[str, Tensor]) -> LanguageM
     return LanguageModel(base.eval())
 
 
+def _stored_pooler(model_name_or_path: str | Path, prefix: str) -> dict[str, Tensor]:
+    """Pooler weights kept in a local folder's ``model.safetensors`` beside a head class
+    that does not use them (masked-LM folders written by :func:`save_transformers`, and
+    original BERT checkpoints)."""
+    file = Path(model_name_or_path) / "model.safetensors"
+    if not file.is_file():
+        return {}
+    with safe_open(str(file), framework="pt") as stored:
+        names = stored.keys()  # a safetensors file, not a dict
+        return {name[len(prefix) + 1:]: stored.get_tensor(name) for name in names
+                if name.startswith(f"{prefix}.pooler.")}
+
+
 def probe_batch(config: PretrainedConfig) -> dict[str, Tensor]:
     """A small fixed batch of token ids (two rows, the second padded)."""
     generator = torch.Generator().manual_seed(0)
@@ -193,9 +299,9 @@ def probe_batch(config: PretrainedConfig) -> dict[str, Tensor]:
             "segment_ids": torch.zeros_like(input_ids)}
 
 
-def _verify(model: AdaptiveModel, head_index: int, hf: PreTrainedModel,
-            converter: HeadConverter) -> None:
-    """Raise if FARM's and the Hugging Face model's outputs differ on the probe batch."""
+def _verify(model: AdaptiveModel, hf: PreTrainedModel, converter: HeadConverter) -> None:
+    """Raise if FARM's and the Hugging Face model's outputs differ on the probe batch
+    (``model`` holds the converter's heads, in order)."""
     batch = probe_batch(hf.config)
     device = next(hf.parameters()).device
     batch = {k: v.to(device) for k, v in batch.items()}
@@ -203,21 +309,24 @@ def _verify(model: AdaptiveModel, head_index: int, hf: PreTrainedModel,
     if "token_type_ids" in inspect.signature(hf.forward).parameters:
         inputs["token_type_ids"] = batch["segment_ids"]
     with torch.inference_mode():
-        farm_logits = model(**batch)[head_index].float()
-        head = model.heads[head_index]
+        all_farm = model(**batch)
+        outputs = converter.hf_outputs(hf(**inputs))
+    real = batch["padding_mask"].bool().cpu()
+    for head, farm_logits, (hf_logits, per_token) in zip(model.heads, all_farm, outputs,
+                                                          strict=True):
+        farm_logits = farm_logits.float().cpu()
         if isinstance(head, RegressionHead):
             farm_logits = torch.tensor(head.unscale(farm_logits)).view(-1, 1)
-        hf_logits = converter.hf_logits(hf(**inputs)).float().cpu()
-    farm_logits = farm_logits.cpu()
-    if converter.per_token:
-        real = batch["padding_mask"].bool().cpu()
-        farm_logits, hf_logits = farm_logits[real], hf_logits[real]
-    difference = float((farm_logits - hf_logits).abs().max())
-    scale = max(1.0, float(hf_logits.abs().max()))
-    if difference > TOLERANCE * scale:
-        raise FarmError(
-            f"The converted {type(hf).__name__} differs from the FARM model by {difference:.2e} "
-            f"(allowed {TOLERANCE * scale:.1e}); please report this with the model's config."
-        )
-    logger.info("Converted %s matches the FARM model (max difference %.1e).",
-                type(hf).__name__, difference)
+        hf_logits = hf_logits.float().cpu()
+        if per_token:
+            farm_logits, hf_logits = farm_logits[real], hf_logits[real]
+        difference = float((farm_logits - hf_logits).abs().max())
+        scale = max(1.0, float(hf_logits.abs().max()))
+        if difference > TOLERANCE * scale:
+            raise FarmError(
+                f"The converted {type(hf).__name__} differs from the FARM model's "
+                f"{type(head).__name__} by {difference:.2e} (allowed {TOLERANCE * scale:.1e}); "
+                "please report this with the model's config."
+            )
+        logger.info("Converted %s matches the FARM model's %s (max difference %.1e).",
+                    type(hf).__name__, type(head).__name__, difference)

@@ -21,6 +21,7 @@ from typing import Any
 from farm.errors import FarmError, did_you_mean
 from farm.experiment.schema import (
     ALL_SECTIONS,
+    BI_MODEL_KEYS,
     DATA_KEYS_OF_PROCESSOR,
     EARLY_STOPPING,
     NOT_TRAINABLE,
@@ -28,6 +29,7 @@ from farm.experiment.schema import (
     REQUIRED,
     REQUIRED_SECTIONS,
     SECTIONS,
+    TOKENIZER_ARGS,
     Key,
     accepts_float,
     accepts_list,
@@ -44,6 +46,13 @@ DEFAULT_TASKS = {
     "RegressionProcessor": "regression",
     "TextPairRegressionProcessor": "regression",
     "NERProcessor": "ner",
+}
+# Processors that always add their task (BertStyleLMProcessor adds "nextsentence" too, with
+# next_sent_pred, its default).
+OWN_TASKS = {
+    "SquadProcessor": "question_answering",
+    "BertStyleLMProcessor": "lm",
+    "TextSimilarityProcessor": "text_similarity",
 }
 
 
@@ -158,7 +167,8 @@ def _resolve_path_value(path: KeyPath, value: Any, base: Path) -> Any:
             return v
         if _is_path_key(path):
             return str((base / v).resolve())
-        if path == ("model", "language_model") and (base / v).exists():
+        if path in (("model", "language_model"), ("model", "passage_language_model")) and (
+                base / v).exists():
             return str((base / v).resolve())
         return v
 
@@ -188,9 +198,9 @@ def load_experiment(path: str | Path, overrides: list[str] | None = None,
             for name, value in config[section].items():
                 config[section][name] = _resolve_path_value((section, name), value, base)
     model = config.get("model")
-    if isinstance(model, dict) and "language_model" in model:
-        model["language_model"] = _resolve_path_value(("model", "language_model"),
-                                                      model["language_model"], base)
+    for key in ("language_model", "passage_language_model"):
+        if isinstance(model, dict) and key in model:
+            model[key] = _resolve_path_value(("model", key), model[key], base)
     problems = apply_overrides(config, overrides or [])
     return build_experiment(config, str(path), check_paths=check_paths, problems=problems)
 
@@ -253,6 +263,8 @@ class _Validator:
             if section not in self.config:
                 self.problem((section,), "missing section (required: "
                              f"{', '.join(REQUIRED_SECTIONS)}).")
+        model = self.config.get("model")
+        given_model_keys = set(model) if isinstance(model, dict) else set()
         for section, keys in SECTIONS.items():
             self.config[section] = self.fixed_section((section,), self.config.get(section), keys)
         early = self.config["trainer"].get("early_stopping")
@@ -261,6 +273,7 @@ class _Validator:
                 ("trainer", "early_stopping"), early, EARLY_STOPPING)
         self.processor()
         self.heads()
+        self.model_kind(given_model_keys)
         self.tracking()
         if self.check_paths:
             self.paths()
@@ -371,7 +384,7 @@ class _Validator:
                          f"{name!r}.{did_you_mean(str(name), valid)}") + f" Valid: {valid}.")
             return
         moved = {k: f"'{k}' belongs in the data section" for k in DATA_KEYS_OF_PROCESSOR}
-        self.kwargs(path, section, Processor.subclasses[name], exclude=("tokenizer",),
+        self.kwargs(path, section, Processor.subclasses[name], exclude=TOKENIZER_ARGS,
                     moved=moved)
         if "metric" in section:
             self.metric((*path, "metric"), section["metric"])
@@ -395,7 +408,13 @@ class _Validator:
         if not isinstance(section, dict):
             return None
         names = {t.get("name") for t in section.get("tasks", []) if isinstance(t, dict)}
-        default = DEFAULT_TASKS.get(str(section.get("type")))
+        kind = str(section.get("type"))
+        if kind in OWN_TASKS:
+            names.add(OWN_TASKS[kind])
+            if kind == "BertStyleLMProcessor" and section.get("next_sent_pred", True):
+                names.add("nextsentence")
+            return {str(n) for n in names if n}
+        default = DEFAULT_TASKS.get(kind)
         if default is None:
             return None
         if section.get("type") in ("RegressionProcessor", "TextPairRegressionProcessor",
@@ -439,6 +458,31 @@ class _Validator:
                              f"its tasks: {sorted(tasks)}. Set task_name, or add the task "
                              "under processor.tasks.")
 
+    def model_kind(self, given: set[str]) -> None:
+        """A BiAdaptiveModel (dense retrieval) goes with a TextSimilarityProcessor and
+        TextSimilarityHeads, and only it takes the BiAdaptiveModel keys."""
+        kind = self.config["model"].get("type")
+        processor = self.config.get("processor")
+        processor_type = processor.get("type") if isinstance(processor, dict) else None
+        heads = self.config.get("heads")
+        if kind == "BiAdaptiveModel":
+            if processor_type not in (None, "TextSimilarityProcessor"):
+                self.problem(("processor", "type"), f"a BiAdaptiveModel reads the query and "
+                             f"passage features of TextSimilarityProcessor, not "
+                             f"{processor_type}; or set model.type: AdaptiveModel")
+            for i, head in enumerate(heads if isinstance(heads, list) else []):
+                if isinstance(head, dict) and head.get("type") not in (None,
+                                                                       "TextSimilarityHead"):
+                    self.problem(("heads", i, "type"), f"a BiAdaptiveModel takes "
+                                 f"TextSimilarityHead heads; got {head.get('type')}")
+            return
+        for key in sorted(given & set(BI_MODEL_KEYS)):
+            self.problem(("model", key), "only for model.type: BiAdaptiveModel (dense "
+                         "retrieval); remove it, or set model.type: BiAdaptiveModel")
+        if processor_type == "TextSimilarityProcessor":
+            self.problem(("model", "type"), "TextSimilarityProcessor makes query and passage "
+                         "features for two encoders: set model.type: BiAdaptiveModel")
+
     def tracking(self) -> None:
         tracking = self.config["tracking"]
         if tracking.get("type") == "mlflow":
@@ -461,15 +505,19 @@ class _Validator:
                     if isinstance(name, str) and not (Path(data_dir) / name).is_file() and (
                             not Path(name).is_file()):
                         self.problem(("data", key), f"file {name} not found in {data_dir}")
-        lm = self.config["model"].get("language_model")
+        for key in ("language_model", "passage_language_model"):
+            self.model_path(key)
+
+    def model_path(self, key: str) -> None:
+        lm = self.config["model"].get(key)
         if isinstance(lm, str):
             if lm.startswith(PACKAGE_PREFIX):
                 if importlib.util.find_spec(lm[len(PACKAGE_PREFIX):]) is None:
-                    self.problem(("model", "language_model"), f"package "
+                    self.problem(("model", key), f"package "
                                  f"{lm[len(PACKAGE_PREFIX):]!r} is not installed")
             elif not Path(lm).expanduser().exists() and (
                     lm.startswith((".", "/", "~")) or lm.count("/") > 1):
-                self.problem(("model", "language_model"), f"folder {lm} not found (a hub "
+                self.problem(("model", key), f"folder {lm} not found (a hub "
                              "name looks like 'bert-base-cased' or 'org/name')")
 
 

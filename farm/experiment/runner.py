@@ -14,7 +14,9 @@ from typing import Any
 from farm.data_handler.data_silo import DataSilo
 from farm.data_handler.processors import Processor
 from farm.experiment.config import PACKAGE_PREFIX, Experiment, Run, package_model_path
+from farm.experiment.schema import PRETRAINED_HEADS
 from farm.modeling.adaptive_model import AdaptiveModel
+from farm.modeling.biadaptive_model import BiAdaptiveModel
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.optimization import initialize_optimizer
 from farm.modeling.prediction_heads import PredictionHead
@@ -82,17 +84,17 @@ def run_one(run: Run, save_dir: Path) -> RunResult:
         tokenizer_opts = {k: v for k, v in [("do_lower_case", config["model"]["do_lower_case"])]
                           if v is not None}
         tokenizer = Tokenizer.load(lm_source, **tokenizer_opts)
-        processor = build_processor(config["processor"], data, tokenizer)
+        passage_name = config["model"]["passage_language_model"]
+        passage_source = model_source(passage_name) if passage_name else None
+        passage_tokenizer = (Tokenizer.load(passage_source, **tokenizer_opts)
+                             if passage_source else tokenizer)
+        processor = build_processor(config["processor"], data, tokenizer, passage_tokenizer)
         data_silo = DataSilo(processor=processor, batch_size=trainer_opts["batch_size"],
                              eval_batch_size=trainer_opts["eval_batch_size"],
                              caching=data["caching"], cache_path=data["cache_path"],
                              seed=experiment["seed"])
-        heads = [build_head(h, data_silo) for h in config["heads"]]
-        model = AdaptiveModel(
-            LanguageModel.load(lm_source, language=config["model"]["language"]), heads,
-            embeds_dropout_prob=config["model"]["embeds_dropout_prob"], device=device,
-            loss_weights=config["model"]["loss_weights"],
-        )
+        heads = [build_head(h, data_silo, lm_source) for h in config["heads"]]
+        model = build_model(config["model"], lm_source, passage_source, heads, device)
         opt = config["optimizer"]
         wrapped, optimizer, schedule = initialize_optimizer(
             model=model, n_batches=len(data_silo.loaders["train"] or []),
@@ -118,7 +120,7 @@ def run_one(run: Run, save_dir: Path) -> RunResult:
         trained = trainer.train()
         if early_stopping is None or not (save_dir / "farm_model.json").is_file():
             core = getattr(trained, "module", trained)
-            assert isinstance(core, AdaptiveModel)
+            assert isinstance(core, AdaptiveModel | BiAdaptiveModel)
             core.save(save_dir)
             processor.save(save_dir)
         test = [{k: v for k, v in r.items() if k not in ("report", "preds", "labels")}
@@ -133,15 +135,38 @@ def run_one(run: Run, save_dir: Path) -> RunResult:
         set_tracker(None)
 
 
-def build_processor(section: dict[str, Any], data: dict[str, Any], tokenizer: Any) -> Processor:
-    """The processor named by ``section["type"]`` with the data section's files."""
+def build_model(section: dict[str, Any], lm_source: str, passage_source: str | None,
+                heads: list[PredictionHead], device: Any) -> AdaptiveModel | BiAdaptiveModel:
+    """The ``AdaptiveModel`` (or, for ``type: BiAdaptiveModel``, query and passage
+    encoders) of the model section."""
+    language_model = LanguageModel.load(lm_source, language=section["language"])
+    if section["type"] == "BiAdaptiveModel":
+        passage_model = None if section["shared_encoder"] else LanguageModel.load(
+            passage_source or lm_source, language=section["language"])
+        return BiAdaptiveModel(language_model, passage_model, heads,
+                               embeds_dropout_prob=section["embeds_dropout_prob"],
+                               device=device, loss_weights=section["loss_weights"],
+                               pooling=section["pooling"])
+    return AdaptiveModel(language_model, heads,
+                         embeds_dropout_prob=section["embeds_dropout_prob"], device=device,
+                         loss_weights=section["loss_weights"])
+
+
+def build_processor(section: dict[str, Any], data: dict[str, Any], tokenizer: Any,
+                    passage_tokenizer: Any = None) -> Processor:
+    """The processor named by ``section["type"]`` with the data section's files (and, for
+    processors with query and passage tokenizers, the tokenizers of both encoders)."""
     kwargs = {k: v for k, v in section.items() if k not in ("type", "tasks")}
     data_kwargs = {k: data[k] for k in ("data_dir", "train_filename", "dev_filename",
                                         "test_filename", "dev_split", "dev_stratification")}
     cls = Processor.subclasses[section["type"]]
     accepted = _accepted(cls)
-    processor = cls(tokenizer=tokenizer, **kwargs,
-                    **{k: v for k, v in data_kwargs.items() if k in accepted})
+    if "query_tokenizer" in accepted:
+        kwargs.update(query_tokenizer=tokenizer,
+                      passage_tokenizer=passage_tokenizer or tokenizer)
+    else:
+        kwargs["tokenizer"] = tokenizer
+    processor = cls(**kwargs, **{k: v for k, v in data_kwargs.items() if k in accepted})
     for task in section.get("tasks", []):
         processor.add_task(**task)
     return processor
@@ -153,11 +178,16 @@ def _accepted(cls: type) -> set[str]:
     return set(constructor_hints(cls))
 
 
-def build_head(section: dict[str, Any], data_silo: DataSilo) -> PredictionHead:
+def build_head(section: dict[str, Any], data_silo: DataSilo, lm_source: str | None = None
+               ) -> PredictionHead:
     """A head from its config; ``num_labels`` defaults to its task's label count and
-    ``class_weights: balanced`` is computed from the training data."""
+    ``class_weights: balanced`` is computed from the training data. A ``BertLMHead`` or
+    ``NextSentenceHead`` without shape arguments is the language model's own pretrained
+    head where it has one, else a new head of its architecture (``cls.load(lm_source)``)."""
     kwargs = {k: v for k, v in section.items() if k != "type" and not k.startswith("_")}
     cls = PredictionHead.subclasses[section["type"]]
+    if lm_source and section["type"] in PRETRAINED_HEADS and set(kwargs) <= {"task_name"}:
+        return cls.load(lm_source, **kwargs)
     head_args = _accepted(cls)
     task_name = kwargs.get("task_name") or _default_task_name(cls)
     task = data_silo.processor.tasks.get(task_name, {})

@@ -74,6 +74,14 @@ SECTIONS: dict[str, dict[str, Key]] = {
         "do_lower_case": Key(bool | None, None),
         "embeds_dropout_prob": Key(float, 0.1, minimum=0.0),
         "loss_weights": Key(list[float] | None, None),
+        "type": Key(str, "AdaptiveModel", choices=("AdaptiveModel", "BiAdaptiveModel"),
+                    help="BiAdaptiveModel: query and passage encoders (dense retrieval)"),
+        "passage_language_model": Key(str | None, None, help="BiAdaptiveModel: the passage "
+                                      "encoder (default: a second copy of language_model)"),
+        "shared_encoder": Key(bool, False, help="BiAdaptiveModel: one encoder for queries "
+                              "and passages"),
+        "pooling": Key(str, "cls_token", choices=("cls_token", "reduce_mean", "pooled"),
+                       help="BiAdaptiveModel: how token vectors become one vector"),
     },
     "optimizer": {
         "learning_rate": Key(float, 5e-5, minimum=0.0),
@@ -113,6 +121,13 @@ DATA_KEYS_OF_PROCESSOR = ("data_dir", "train_filename", "dev_filename", "test_fi
 NOT_TRAINABLE = ("Processor", "DelimitedProcessor", "InferenceProcessor")
 # Heads that are not trained by an experiment.
 NOT_TRAINED_HEADS = ("EmbeddingsHead",)
+# Model keys that only a BiAdaptiveModel takes.
+BI_MODEL_KEYS = ("passage_language_model", "shared_encoder", "pooling")
+# Processor arguments the runner fills in (from model.language_model's tokenizer).
+TOKENIZER_ARGS = ("tokenizer", "query_tokenizer", "passage_tokenizer")
+# Heads built with ``cls.load(language_model)`` (the model's own pretrained head, or a new
+# one of its architecture) when the config gives them no argument but task_name.
+PRETRAINED_HEADS = ("BertLMHead", "NextSentenceHead")
 
 
 def constructor_hints(cls: type) -> dict[str, tuple[Any, Any]]:

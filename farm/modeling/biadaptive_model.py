@@ -318,16 +318,34 @@ class BiAdaptiveModel(nn.Module):
 
     # ---- Hugging Face ------------------------------------------------------------------
 
-    def convert_to_transformers(self) -> list[PreTrainedModel]:
+    def convert_to_transformers(self, verify: bool = True) -> list[PreTrainedModel]:
         """The encoders as Hugging Face models: ``[DPRQuestionEncoder, DPRContextEncoder]``
         for BERT encoders with ``cls_token`` pooling (their ``pooler_output`` is the vector),
-        else the encoders' own ``AutoModel`` objects (with a warning)."""
-        return [dpr_conversion.to_transformers(self.language_model1, "query", self.pooling),
-                dpr_conversion.to_transformers(self.language_model2, "passage", self.pooling)]
+        else the encoders' own ``AutoModel`` objects (with a warning).
+
+        Args:
+            verify (bool): Check on a probe batch that each exported model gives FARM's
+                vectors (raises ``FarmError`` otherwise).
+        """
+        was_training = self.training
+        self.eval()
+        try:
+            models = [
+                dpr_conversion.to_transformers(self.language_model1, "query", self.pooling),
+                dpr_conversion.to_transformers(self.language_model2, "passage", self.pooling),
+            ]
+            if verify:
+                dpr_conversion.verify_vectors(models[0], self.embed_queries, self.pooling,
+                                              "query")
+                dpr_conversion.verify_vectors(models[1], self.embed_passages, self.pooling,
+                                              "passage")
+        finally:
+            self.train(was_training)
+        return models
 
     def save_transformers(
         self, save_dir: str | Path, query_tokenizer: PreTrainedTokenizerBase | None = None,
-        passage_tokenizer: PreTrainedTokenizerBase | None = None,
+        passage_tokenizer: PreTrainedTokenizerBase | None = None, verify: bool = True,
     ) -> tuple[Path, Path]:
         """Write ``query_encoder/`` and ``passage_encoder/`` Hugging Face folders (see
         :meth:`convert_to_transformers`), each with its tokenizer if given.
@@ -337,8 +355,8 @@ class BiAdaptiveModel(nn.Module):
         """
         folders = (Path(save_dir) / "query_encoder", Path(save_dir) / "passage_encoder")
         tokenizers = (query_tokenizer, passage_tokenizer or query_tokenizer)
-        for model, folder, tokenizer in zip(self.convert_to_transformers(), folders, tokenizers,
-                                            strict=True):
+        converted = self.convert_to_transformers(verify=verify)
+        for model, folder, tokenizer in zip(converted, folders, tokenizers, strict=True):
             model.save_pretrained(str(folder))
             if tokenizer is not None:
                 tokenizer.save_pretrained(str(folder))

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import inspect
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
+import torch
+from torch import Tensor
 from transformers import (
     AutoConfig,
     BertConfig,
@@ -25,6 +28,7 @@ from transformers import (
 )
 
 from farm.errors import FarmError
+from farm.modeling.embeddings import pool_tokens
 from farm.modeling.language_model import LanguageModel
 
 logger = logging.getLogger(__name__)
@@ -69,6 +73,49 @@ def to_transformers(language_model: LanguageModel, role: str, pooling: str) -> P
              if not name.startswith("pooler.")}
     model.load_state_dict(state, strict=True)
     return model.eval()
+
+
+def verify_vectors(hf: PreTrainedModel, encode: Callable[..., Tensor], pooling: str,
+                   role: str, tolerance: float = 1e-4) -> float:
+    """Raise unless ``hf`` gives the FARM encoder's vectors on a probe batch.
+
+    Args:
+        hf (PreTrainedModel): The exported model (DPR class or plain ``AutoModel``).
+        encode (Callable[..., Tensor]): FARM's ``embed_queries`` / ``embed_passages``.
+        pooling (str): The FARM model's pooling (applied to a plain ``AutoModel``'s output).
+        role (str): ``"query"`` or ``"passage"``, for the message.
+        tolerance (float): Largest allowed difference, times ``max(1, max |vector|)``.
+
+    Returns:
+        float: The largest difference found.
+    """
+    generator = torch.Generator().manual_seed(0)
+    device = next(hf.parameters()).device
+    ids = torch.randint(0, int(hf.config.vocab_size), (2, 9), generator=generator).to(device)
+    mask = torch.ones_like(ids)
+    mask[1, 6:] = 0
+    segments = torch.zeros_like(ids)
+    inputs = {"input_ids": ids, "attention_mask": mask}
+    if "token_type_ids" in inspect.signature(hf.forward).parameters:
+        inputs["token_type_ids"] = segments
+    with torch.inference_mode():
+        ours = encode(ids, segments, mask).float()  # (2, hidden)
+        output = hf.eval()(**inputs)
+        if isinstance(hf, DPRQuestionEncoder | DPRContextEncoder) or pooling == "pooled":
+            theirs = output.pooler_output
+        else:
+            theirs = pool_tokens(output.last_hidden_state, mask, pooling)
+    difference = float((ours - theirs.float()).abs().max())
+    allowed = tolerance * max(1.0, float(theirs.abs().max()))
+    if difference > allowed:
+        raise FarmError(
+            f"The exported {role} encoder ({type(hf).__name__}) differs from FARM's vectors by "
+            f"{difference:.2e} (allowed {allowed:.1e}); please report this with the model's "
+            "config."
+        )
+    logger.info("Exported %s encoder %s matches FARM's vectors (max difference %.1e).", role,
+                type(hf).__name__, difference)
+    return difference
 
 
 def dpr_config(bert_config: PretrainedConfig) -> DPRConfig:

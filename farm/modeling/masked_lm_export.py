@@ -2,21 +2,13 @@
 
 from __future__ import annotations
 
-import copy
-import logging
 from pathlib import Path
-from typing import cast
 
-from safetensors.torch import save_file
-from torch import Tensor
 from transformers import PreTrainedTokenizerBase
 
 from farm.errors import FarmError
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.prediction_heads.lm import BertLMHead
-from farm.modeling.prediction_heads.masked_lm_parts import INPUT_EMBEDDINGS
-
-logger = logging.getLogger(__name__)
 
 
 def save_masked_lm(
@@ -24,10 +16,14 @@ def save_masked_lm(
 ) -> Path:
     """Save the language model and its :class:`BertLMHead` in Hugging Face format.
 
-    The folder loads with ``AutoModelForMaskedLM.from_pretrained`` (encoder and trained
-    head, e.g. for a ``fill-mask`` pipeline), with ``AutoModel.from_pretrained`` (the
-    encoder, pooler included) and, if ``tokenizer`` is given, ``AutoTokenizer``. The decoder
-    is not stored: transformers ties it to the input embeddings on loading, as FARM does.
+    The Hugging Face conversion of the masked-LM head alone (``save_transformers(model,
+    save_dir, tokenizer, head=<its index>)``, see ``docs/conversion.md``), checked to give
+    FARM's logits. The folder loads with ``AutoModelForMaskedLM.from_pretrained`` (encoder
+    and trained head, e.g. for a ``fill-mask`` pipeline), with ``AutoModel.from_pretrained``
+    (the encoder, pooler included) and, if ``tokenizer`` is given, ``AutoTokenizer``. A tied
+    decoder is not stored: transformers ties it to the input embeddings on loading, as FARM
+    does. A next-sentence head is left out (``save_transformers`` of a BERT model with both
+    heads writes a ``BertForPreTraining`` folder instead).
 
     Args:
         model (AdaptiveModel): A model with a ``BertLMHead``.
@@ -37,29 +33,13 @@ def save_masked_lm(
     Returns:
         Path: ``save_dir``.
     """
-    heads = [h for h in model.heads if isinstance(h, BertLMHead)]
-    if not heads:
+    from farm.conversion.transformers import save_transformers
+
+    index = next((i for i, h in enumerate(model.heads) if isinstance(h, BertLMHead)), None)
+    if index is None:
         raise FarmError(
             f"The model has no BertLMHead (its heads: {[type(h).__name__ for h in model.heads]})"
             "; save_masked_lm exports a language model with its masked-LM head."
         )
-    head = heads[0]
-    encoder = model.language_model.model
-    config = copy.deepcopy(encoder.config)
-    config.architectures = [type(head.masked_lm).__name__]
-    config.vocab_size = head.vocab_size
-    config.tie_word_embeddings = INPUT_EMBEDDINGS in head.tied_weights.values()
-    state: dict[str, Tensor] = {
-        f"{head.prefix}.{name}": value for name, value in encoder.state_dict().items()
-    }
-    state.update({name.removeprefix("masked_lm."): cast(Tensor, value)
-                  for name, value in head.state_dict().items()})
-    save_dir = Path(save_dir)
-    save_dir.mkdir(parents=True, exist_ok=True)
-    config.save_pretrained(str(save_dir))
-    save_file({k: v.detach().cpu().contiguous() for k, v in state.items()},
-              str(save_dir / "model.safetensors"), metadata={"format": "pt"})
-    if tokenizer is not None:
-        tokenizer.save_pretrained(str(save_dir))
-    logger.info("Saved %s (encoder and masked-LM head) to %s", config.architectures[0], save_dir)
-    return save_dir
+    (folder,) = save_transformers(model, save_dir, tokenizer=tokenizer, head=index)
+    return folder

@@ -55,6 +55,9 @@ class SquadProcessor(Processor):
         max_answers (int): Gold answers per passage kept as labels (the loss uses the
             first; all gold texts count for the metric).
         encoding (str): Text encoding of the files.
+        max_samples (int | None): Read at most this many questions per file (the first
+            ones in file order; the paragraph holding the last one keeps only the questions
+            up to it). The number read is logged.
 
     Example:
         >>> processor = SquadProcessor(
@@ -79,7 +82,11 @@ class SquadProcessor(Processor):
         max_query_length: int = 64,
         max_answers: int = 6,
         encoding: str = "utf-8-sig",
+        max_samples: int | None = None,
     ):
+        if max_samples is not None and max_samples < 1:
+            raise ValueError(f"max_samples must be at least 1 (or None); got {max_samples}.")
+        self.max_samples = max_samples
         self.label_list = list(label_list) if label_list else ["start_token", "end_token"]
         self.metric = metric
         self.doc_stride = doc_stride
@@ -138,9 +145,17 @@ class SquadProcessor(Processor):
             raise DataFileError("file not found. Check data_dir= and the file name.", file=path)
         labelled = self.is_data_file(path)
         repairs = AnswerRepairs()
-        dicts = []
+        dicts: list[dict[str, Any]] = []
+        n_questions = 0
         for i, item in enumerate(read_squad_file(path, self.encoding)):
+            if self.max_samples is not None and n_questions >= self.max_samples:
+                logger.info("%s: read the first %d questions (max_samples=%d).", path,
+                            n_questions, self.max_samples)
+                break
             document = to_document(item, i, file=path)
+            if self.max_samples is not None:
+                document.questions = document.questions[:self.max_samples - n_questions]
+            n_questions += len(document.questions)
             if labelled:
                 _require_answers(document, path)
             repairs.add(repair_answers(document))

@@ -169,9 +169,7 @@ class BertLMHead(PredictionHead):
                 f"({error}). Use an encoder with a masked-LM class (BERT, RoBERTa, ELECTRA, "
                 "DistilBERT, ALBERT, DeBERTa, XLM-R, ...)."
             ) from error
-        head = cls.__new__(cls)
-        PredictionHead.__init__(head, task_name=task_name, metric="perplexity")
-        head._adopt(masked_lm, None)
+        head = cls.from_masked_lm(masked_lm, task_name=task_name)
         own = set(head.state_dict())
         missing = {f"masked_lm.{k}" for k in info["missing_keys"]} & own
         if missing == own:
@@ -185,6 +183,20 @@ class BertLMHead(PredictionHead):
         if n_added_tokens:
             logger.info("BertLMHead.load: n_added_tokens is not needed; the head follows the "
                         "language model's embeddings when it is connected.")
+        return head
+
+    @classmethod
+    def from_masked_lm(cls, masked_lm: PreTrainedModel, task_name: str = "lm") -> BertLMHead:
+        """The head of a transformers ``...ForMaskedLM`` model (its weights, not copies; the
+        model's encoder is replaced by a stand-in, so pass a model you no longer need).
+
+        Args:
+            masked_lm (PreTrainedModel): E.g. from ``AutoModelForMaskedLM.from_pretrained``.
+            task_name (str): Task name of the head.
+        """
+        head = cls.__new__(cls)
+        PredictionHead.__init__(head, task_name=task_name, metric="perplexity")
+        head._adopt(masked_lm, None)
         return head
 
     @classmethod

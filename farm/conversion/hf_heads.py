@@ -100,10 +100,11 @@ class TokenHeadConverter(HeadConverter):
 
 
 @dataclass
-class QuestionAnsweringHeadConverter(HeadConverter):
+class QuestionAnsweringHeadConverter(TokenHeadConverter):
     """Question answering heads → ``*ForQuestionAnswering`` (``qa_outputs``: start and end
-    logit per token, in that order, as in FARM). Span search options (``n_best``,
-    ``max_answer_length``, ``no_ans_boost``, ...) are recorded in the config and restored."""
+    logit per token, in that order, as in FARM): a per-token layer like NER's under another
+    name. Span search options (``n_best``, ``max_answer_length``, ``no_ans_boost``, ...) are
+    recorded in the config and restored."""
 
     layout: TokenLayout = field(default_factory=lambda: TokenLayout("qa_outputs"))
     farm_options: ClassVar[tuple[str, ...]] = (
@@ -117,9 +118,6 @@ class QuestionAnsweringHeadConverter(HeadConverter):
 
     def hf_logits(self, output: Any) -> Tensor:
         return torch.stack([output.start_logits, output.end_logits], dim=-1)
-
-    def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:
-        self.layout.to_hf(head_stack(head), lm, hf)
 
     def build_head(self, hf: PreTrainedModel) -> tuple[PredictionHead, dict[str, Tensor]]:
         stack, _ = self.layout.from_hf(hf)

@@ -121,13 +121,19 @@ def parse_value(text: str) -> Any:
     """A ``--set`` value as YAML would read it (numbers, true/false, null, [lists])."""
     try:
         import yaml
-
+    except ImportError:  # without PyYAML: JSON values, else the plain string
+        return _json_or_text(text)
+    try:
         return yaml.safe_load(text) if text.strip() else ""
-    except Exception:
-        try:
-            return json.loads(text)
-        except json.JSONDecodeError:
-            return text
+    except yaml.YAMLError:
+        return _json_or_text(text)
+
+
+def _json_or_text(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
 
 
 def apply_overrides(config: dict[str, Any], overrides: list[str]) -> list[tuple[str, str]]:

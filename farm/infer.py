@@ -113,7 +113,8 @@ class Inferencer:
         Args:
             model_name_or_path (str | Path): A folder written by ``model.save`` /
                 ``EarlyStopping``, a folder written by ``model.convert_to_onnx`` (run on
-                ONNX Runtime), or a Hugging Face model (folder or hub name).
+                ONNX Runtime), or a Hugging Face model (folder or hub name). A saved or
+                exported ``BiAdaptiveModel`` gives a ``TextSimilarityInferencer``.
             revision (str | None): Hub revision of a Hugging Face model.
             task_type (str | None): Needed for Hugging Face models: ``"text_classification"``,
                 ``"multilabel_text_classification"``, ``"regression"``,
@@ -156,18 +157,18 @@ class Inferencer:
                 model_name_or_path, task_type, extraction_strategy, extraction_layer, revision
             )
             task_type = "embeddings"
-        elif is_onnx_model_dir(path):
-            if torch_compile:
-                raise FarmError(f"{path} is an ONNX export, run on ONNX Runtime: torch_compile "
-                                "applies to PyTorch models only. Drop torch_compile=True.")
-            model = OnnxAdaptiveModel.load(path, gpu=gpu)  # type: ignore[assignment]
-            processor = Processor.load_from_dir(path)
-            task_type = task_type or str(model.heads[0].task_type)
+        elif is_onnx_model_dir(path) and torch_compile:
+            raise FarmError(f"{path} is an ONNX export, run on ONNX Runtime: torch_compile "
+                            "applies to PyTorch models only. Drop torch_compile=True.")
         elif (path / MODEL_META).is_file() and _saved_model_class(path) == "BiAdaptiveModel":
             from farm.infer_similarity import TextSimilarityInferencer  # builds on this module
 
             return TextSimilarityInferencer.from_saved(
                 path, batch_size=batch_size, gpu=gpu, disable_tqdm=disable_tqdm, strict=strict)
+        elif is_onnx_model_dir(path):
+            model = OnnxAdaptiveModel.load(path, gpu=gpu)  # type: ignore[assignment]
+            processor = Processor.load_from_dir(path)
+            task_type = task_type or str(model.heads[0].task_type)
         elif (path / MODEL_META).is_file():
             model = AdaptiveModel.load(path, device="cpu", strict=strict)
             processor = Processor.load_from_dir(path)

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from farm.conversion.onnx_model import OnnxBiAdaptiveModel, is_onnx_model_dir
 from farm.data_handler.dataset import Collator, FeatureDataset
 from farm.data_handler.processors import Processor, TextSimilarityProcessor
 from farm.errors import FarmError
@@ -30,7 +31,8 @@ class TextSimilarityInferencer(Inferencer):
     and :meth:`retrieve` work on plain lists and return arrays.
 
     Args:
-        model (BiAdaptiveModel): The retriever.
+        model (BiAdaptiveModel | OnnxBiAdaptiveModel): The retriever (in PyTorch, or its
+            ONNX export).
         processor (TextSimilarityProcessor): Its processor.
         task_type (str | None): ``"text_similarity"``.
         batch_size (int): Inputs per batch.
@@ -46,7 +48,7 @@ class TextSimilarityInferencer(Inferencer):
 
     def __init__(
         self,
-        model: BiAdaptiveModel,
+        model: BiAdaptiveModel | OnnxBiAdaptiveModel,
         processor: Processor,
         task_type: str | None = "text_similarity",
         batch_size: int = 16,
@@ -66,9 +68,12 @@ class TextSimilarityInferencer(Inferencer):
     @classmethod
     def from_saved(cls, path: str | Path, batch_size: int = 16, gpu: bool = False,
                    disable_tqdm: bool = False, strict: bool = True) -> TextSimilarityInferencer:
-        """Open a folder written by ``BiAdaptiveModel.save`` and ``processor.save``."""
+        """Open a folder written by ``BiAdaptiveModel.save`` and ``processor.save``, or by
+        ``BiAdaptiveModel.convert_to_onnx`` (run on ONNX Runtime)."""
         path = Path(path)
-        model = BiAdaptiveModel.load(path, device="cpu", strict=strict)
+        model: BiAdaptiveModel | OnnxBiAdaptiveModel = (
+            OnnxBiAdaptiveModel.load(path, gpu=gpu) if is_onnx_model_dir(path)
+            else BiAdaptiveModel.load(path, device="cpu", strict=strict))
         processor = Processor.load_from_dir(path)
         return cls(model, processor, batch_size=batch_size, gpu=gpu, name=path.name,
                    disable_tqdm=disable_tqdm)

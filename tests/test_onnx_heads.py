@@ -1,6 +1,6 @@
 """ONNX export of the heads beyond classification, NER and QA: the masked-LM head's per-token
 vocabulary logits (every architecture's own transformers head layout), passage ranking, and
-a clear error for what cannot be exported or gives no inference results."""
+a clear error for what gives no inference results (dense retrievers: test_onnx_dpr.py)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from farm.infer import Inferencer
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_head import BertLMHead, NextSentenceHead
-from tests.deploy_helpers import dpr_model, task_model
+from tests.deploy_helpers import task_model
 from tests.farm_helpers import tokenize_batch
 from tests.lm_helpers import make_lm_processor, make_mlm_dir
 from tests.tiny_models import ARCHITECTURES
@@ -75,11 +75,3 @@ def test_passage_ranking_export_ranks_as_pytorch(tiny_bert_dir: Path, tmp_path: 
     assert rankings[:2] == rankings[2:]
     assert [r["score"] for p in ours[0]["predictions"] for r in p["ranking"]] == pytest.approx(
         [r["score"] for p in theirs[0]["predictions"] for r in p["ranking"]], abs=1e-4)
-
-
-def test_dense_retriever_export_says_it_is_not_supported(tiny_bert_dir: Path,
-                                                         tmp_path: Path) -> None:
-    model, processor = dpr_model(tiny_bert_dir)
-    with pytest.raises(FarmError, match="a BiAdaptiveModel .* cannot be exported to ONNX yet"):
-        model.convert_to_onnx(tmp_path / "onnx", processor=processor)
-    assert not (tmp_path / "onnx").exists()

@@ -11,13 +11,22 @@ opens on ONNX Runtime::
       prediction_head_<n>_config.json (+ .safetensors)   the heads, for formatting results
       language_model/config.json      the encoder's config (lengths, labels); no weights
       processor_config.json, tokenizer files             when a processor is given
+
+``export_bi_onnx`` (``BiAdaptiveModel.convert_to_onnx``) writes a dense retriever as one graph
+per encoder, each giving a text's pooled vector: ``query_encoder.onnx`` and
+``passage_encoder.onnx`` (one graph, ``query_encoder.onnx``, when the encoder is shared),
+outputs ``vectors`` ``(batch, hidden)``; ``lm1/config.json`` (and ``lm2/``) hold the encoders'
+configs, and ``farm_model.json`` says ``"model": "BiAdaptiveModel"``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +38,15 @@ from farm import __version__
 from farm.conversion.transformers import probe_batch
 from farm.errors import FarmError
 from farm.modeling.adaptive_model import FORMAT_VERSION, MODEL_META, AdaptiveModel
+from farm.modeling.biadaptive_model import BiAdaptiveModel, text_vectors
+from farm.modeling.prediction_heads import PredictionHead
 
 logger = logging.getLogger(__name__)
 
 ONNX_FILE = "model.onnx"
+QUERY_ONNX_FILE = "query_encoder.onnx"
+PASSAGE_ONNX_FILE = "passage_encoder.onnx"
+VECTORS = "vectors"
 INPUT_NAMES = ("input_ids", "padding_mask", "segment_ids")
 TOLERANCE = 1e-4
 
@@ -48,6 +62,20 @@ class _Exportable(nn.Module):
                 ) -> tuple[Tensor, ...]:
         return tuple(self.model(input_ids=input_ids, padding_mask=padding_mask,
                                 segment_ids=segment_ids))
+
+
+class _ExportableEncoder(nn.Module):
+    """One encoder of a dense retriever: its inputs to its pooled vectors ``(batch, hidden)``."""
+
+    def __init__(self, language_model: nn.Module, pooling: str):
+        super().__init__()
+        self.language_model = language_model
+        self.pooling = pooling
+
+    def forward(self, input_ids: Tensor, padding_mask: Tensor, segment_ids: Tensor
+                ) -> tuple[Tensor]:
+        return (text_vectors(self.language_model, self.pooling, input_ids, segment_ids,
+                             padding_mask),)
 
 
 def export_onnx(
@@ -73,16 +101,39 @@ def export_onnx(
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
+    output_names = [f"logits_{i}" for i in range(len(model.heads))]
+    with _on_cpu_for_inference(model):
+        onnx_file = output_dir / ONNX_FILE
+        program = _export_program(_Exportable(model), model.language_model.config,
+                                  output_names, onnx_file, opset_version)
+        _write_companions(model, output_dir, processor, program)
+        if verify:
+            _verify(onnx_file, model.language_model.config,
+                    lambda batch: list(model(**batch)),
+                    [f"head {i} ('{h.task_name}')" for i, h in enumerate(model.heads)])
+    return onnx_file
+
+
+@contextmanager
+def _on_cpu_for_inference(model: nn.Module) -> Iterator[None]:
+    """The model on the CPU in eval mode while exporting; where and as it was afterwards."""
     device = next(model.parameters()).device
     was_training = model.training
     model.to("cpu").eval()
-    config = model.language_model.config
+    try:
+        yield
+    finally:
+        model.to(device).train(was_training)
+
+
+def _export_program(module: nn.Module, config: Any, output_names: list[str],
+                    onnx_file: Path, opset_version: int | None) -> Any:
+    """Trace ``module(input_ids, padding_mask, segment_ids)`` on a probe batch of
+    ``config``'s vocabulary with dynamic batch and sequence axes; write ``onnx_file``."""
     batch = probe_batch(config)
     example = tuple(batch[name] for name in INPUT_NAMES)
     batch_dim = torch.export.Dim("batch")
     sequence_dim = torch.export.Dim("sequence")
-    n_heads = len(model.heads)
-    output_names = [f"logits_{i}" for i in range(n_heads)]
     # The exporter warns that torchvision's operators are missing; FARM does not use them.
     registration = logging.getLogger("torch.onnx._internal.exporter._registration")
     level = registration.level
@@ -91,61 +142,145 @@ def export_onnx(
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             program = torch.onnx.export(
-                _Exportable(model), example, dynamo=True, input_names=list(INPUT_NAMES),
+                module, example, dynamo=True, input_names=list(INPUT_NAMES),
                 output_names=output_names, opset_version=opset_version, verbose=False,
                 dynamic_shapes={name: {0: batch_dim, 1: sequence_dim} for name in INPUT_NAMES},
             )
-        if program is None:
-            raise FarmError("torch.onnx.export returned no program.")
-        onnx_file = output_dir / ONNX_FILE
-        program.save(str(onnx_file))
-        _write_companions(model, output_dir, processor, program)
-        if verify:
-            _verify(model, onnx_file)
     finally:
         registration.setLevel(level)
-        model.to(device).train(was_training)
-    return onnx_file
+    if program is None:
+        raise FarmError("torch.onnx.export returned no program.")
+    program.save(str(onnx_file))
+    return program
+
+
+def _opset(program: Any) -> int | None:
+    return next((o.version for o in program.model_proto.opset_import if o.domain == ""), None)
+
+
+def export_bi_onnx(
+    model: BiAdaptiveModel,
+    output_dir: str | Path,
+    processor: Any = None,
+    opset_version: int | None = None,
+    verify: bool = True,
+) -> Path:
+    """Write a dense retriever as an ONNX folder that ``Inferencer.load(output_dir)`` runs
+    (a ``TextSimilarityInferencer`` on ONNX Runtime): one graph per encoder (one in all when
+    the encoder is shared), each from ``input_ids``, ``padding_mask``, ``segment_ids``
+    ``(batch, sequence)`` to the pooled ``vectors`` ``(batch, hidden)``. The heads (the
+    similarity function) run in Python on those vectors.
+
+    Args:
+        model (BiAdaptiveModel): The retriever (any pooling, shared or separate encoders).
+        output_dir (str | Path): Folder to write.
+        processor (Any): Its ``TextSimilarityProcessor``, saved with it.
+        opset_version (int | None): ONNX opset (default: the exporter's).
+        verify (bool): Compare each graph's vectors with PyTorch's on a batch of another
+            size and length than the one traced (max difference 1e-4).
+
+    Returns:
+        Path: The query encoder's ``.onnx`` file.
+    """
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    encoders: list[tuple[str, str, Any, Callable[..., Tensor]]] = [
+        ("query", QUERY_ONNX_FILE, model.language_model1, model.embed_queries)]
+    if not model.shared_encoder:
+        encoders.append(("passage", PASSAGE_ONNX_FILE, model.language_model2,
+                         model.embed_passages))
+    for stale in (PASSAGE_ONNX_FILE, "lm2"):  # an earlier export with two encoders
+        if (output_dir / stale).is_file():
+            (output_dir / stale).unlink()
+        elif (output_dir / stale).is_dir():
+            shutil.rmtree(output_dir / stale)
+    with _on_cpu_for_inference(model):
+        programs = [
+            _export_program(_ExportableEncoder(lm, model.pooling), lm.config, [VECTORS],
+                            output_dir / file_name, opset_version)
+            for _, file_name, lm, _ in encoders
+        ]
+        _write_heads_and_processor(model.heads, output_dir, processor)
+        for folder, lm in zip(("lm1", "lm2"), model.language_models, strict=False):
+            lm.config.save_pretrained(str(output_dir / folder))
+        meta = {
+            **_export_meta(programs[0]),
+            "model": type(model).__name__,
+            "pooling": model.pooling,
+            "shared_encoder": model.shared_encoder,
+            "query_onnx_file": QUERY_ONNX_FILE,
+            "passage_onnx_file": encoders[-1][1],
+            "outputs": [VECTORS],
+            "language": model.language_model1.language,
+            "model_type": model.language_model1.config.model_type,
+            "tasks": _task_list(model.heads),
+        }
+        (output_dir / MODEL_META).write_text(json.dumps(meta, indent=2))
+        if verify:
+            for side, file_name, lm, embed in encoders:
+                _verify(output_dir / file_name, lm.config, _vectors_of(embed),
+                        [f"the {side} encoder"])
+    return output_dir / QUERY_ONNX_FILE
+
+
+def _vectors_of(embed: Callable[..., Tensor]) -> Callable[[dict[str, Tensor]], list[Tensor]]:
+    """``embed`` (``embed_queries`` or ``embed_passages``) on a batch of ``INPUT_NAMES``."""
+    return lambda batch: [embed(batch["input_ids"], batch["segment_ids"],
+                                batch["padding_mask"])]
+
+
+def _write_heads_and_processor(heads: list[PredictionHead], output_dir: Path,
+                               processor: Any) -> None:
+    for stale in output_dir.glob("prediction_head_*"):
+        stale.unlink()
+    for i, head in enumerate(heads):
+        head.save(output_dir, head_num=i)
+    if processor is not None:
+        processor.save(output_dir)
+
+
+def _export_meta(program: Any) -> dict[str, Any]:
+    """The parts of ``farm_model.json`` that every export has."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "farm_version": __version__,
+        "backend": "onnx",
+        "opset_version": _opset(program),
+        "torch_version": torch.__version__,
+        "inputs": list(INPUT_NAMES),
+    }
+
+
+def _task_list(heads: list[PredictionHead]) -> list[dict[str, Any]]:
+    return [{"task_name": h.task_name, "head": type(h).__name__, "labels": h.label_list}
+            for h in heads]
 
 
 def _write_companions(model: AdaptiveModel, output_dir: Path, processor: Any,
                       program: Any) -> None:
     """Heads, the encoder's config, the processor and ``farm_model.json``."""
-    for stale in output_dir.glob("prediction_head_*"):
-        stale.unlink()
-    for i, head in enumerate(model.heads):
-        head.save(output_dir, head_num=i)
+    _write_heads_and_processor(model.heads, output_dir, processor)
     model.language_model.config.save_pretrained(str(output_dir / "language_model"))
-    if processor is not None:
-        processor.save(output_dir)
-    opset = next((o.version for o in program.model_proto.opset_import if o.domain == ""), None)
     meta = {
-        "format_version": FORMAT_VERSION,
-        "farm_version": __version__,
-        "backend": "onnx",
+        **_export_meta(program),
         "onnx_file": ONNX_FILE,
-        "opset_version": opset,
-        "torch_version": torch.__version__,
-        "inputs": list(INPUT_NAMES),
         "outputs": [f"logits_{i}" for i in range(len(model.heads))],
         "lm_output_types": list(model.lm_output_types),
         "language": model.language_model.language,
         "model_type": model.language_model.config.model_type,
-        "tasks": [
-            {"task_name": h.task_name, "head": type(h).__name__, "labels": h.label_list}
-            for h in model.heads
-        ],
+        "tasks": _task_list(model.heads),
     }
     (output_dir / MODEL_META).write_text(json.dumps(meta, indent=2))
 
 
-def _verify(model: AdaptiveModel, onnx_file: Path) -> None:
-    """Compare ONNX Runtime and PyTorch on a batch unlike the traced one (3 x 13, padded)."""
+def _verify(onnx_file: Path, config: Any, run_torch: Callable[[dict[str, Tensor]], list[Tensor]],
+            names: list[str]) -> None:
+    """Compare ONNX Runtime and PyTorch (``run_torch``) on a batch unlike the traced one
+    (3 x 13 tokens of ``config``'s vocabulary, one row padded); ``names`` name the outputs."""
     from farm.conversion.onnx_model import new_session
 
     generator = torch.Generator().manual_seed(1)
-    vocab = int(model.language_model.config.vocab_size)
-    input_ids = torch.randint(0, vocab, (3, 13), generator=generator)
+    input_ids = torch.randint(0, int(config.vocab_size), (3, 13), generator=generator)
     padding_mask = torch.ones_like(input_ids)
     padding_mask[1, 8:] = 0
     batch = {"input_ids": input_ids, "padding_mask": padding_mask,
@@ -154,13 +289,13 @@ def _verify(model: AdaptiveModel, onnx_file: Path) -> None:
     feed = {i.name: batch[i.name].numpy() for i in session.get_inputs()}
     onnx_outputs = session.run(None, feed)
     with torch.inference_mode():
-        torch_outputs = model(**batch)
-    for i, (ours, theirs) in enumerate(zip(onnx_outputs, torch_outputs, strict=True)):
+        torch_outputs = run_torch(batch)
+    for name, ours, theirs in zip(names, onnx_outputs, torch_outputs, strict=True):
         difference = float(np.abs(ours - theirs.float().numpy()).max())
         if difference > TOLERANCE:
             raise FarmError(
-                f"The ONNX export of head {i} ('{model.heads[i].task_name}') differs from "
-                f"PyTorch by {difference:.2e} (allowed {TOLERANCE}); please report this "
-                f"with the model's config ({onnx_file})."
+                f"The ONNX export of {name} differs from PyTorch by {difference:.2e} "
+                f"(allowed {TOLERANCE}); please report this with the model's config "
+                f"({onnx_file})."
             )
     logger.info("ONNX export verified against PyTorch: %s", onnx_file)

@@ -1,5 +1,7 @@
 """A FARM model exported to ONNX, run by ONNX Runtime behind the ``AdaptiveModel`` interface
-that the ``Inferencer`` uses (``heads``, ``lm_output_types``, ``forward``, ``formatted_preds``).
+that the ``Inferencer`` uses (``heads``, ``lm_output_types``, ``forward``, ``formatted_preds``),
+and a dense retriever's export behind the ``BiAdaptiveModel`` interface that the
+``TextSimilarityInferencer`` uses (``embed_queries``, ``embed_passages``, ``forward``).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from transformers import AutoConfig, PretrainedConfig
 
 from farm.errors import FarmError
 from farm.modeling.adaptive_model import MODEL_META
+from farm.modeling.biadaptive_model import BiEncoderHeads
 from farm.modeling.prediction_heads import PredictionHead
 
 logger = logging.getLogger(__name__)
@@ -27,6 +30,60 @@ def is_onnx_model_dir(path: str | Path) -> bool:
     if not meta_file.is_file():
         return False
     return json.loads(meta_file.read_text()).get("backend") == "onnx"
+
+
+def _read_meta(load_dir: Path, model_class: str) -> dict[str, Any]:
+    """``farm_model.json`` of an export of ``model_class``, else a FarmError saying what
+    the folder is and what opens it."""
+    if not is_onnx_model_dir(load_dir):
+        raise FarmError(f"{load_dir} is not an ONNX export of a FARM model (no "
+                        f"{MODEL_META} with \"backend\": \"onnx\").")
+    meta: dict[str, Any] = json.loads((load_dir / MODEL_META).read_text())
+    exported = meta.get("model", "AdaptiveModel")
+    if exported != model_class:
+        opener = "OnnxBiAdaptiveModel" if exported == "BiAdaptiveModel" else "OnnxAdaptiveModel"
+        raise FarmError(f"{load_dir} is an ONNX export of a {exported}; open it with "
+                        f"{opener}.load or Inferencer.load({str(load_dir)!r}).")
+    return meta
+
+
+def _load_heads(load_dir: Path) -> list[PredictionHead]:
+    head_files = sorted(load_dir.glob("prediction_head_*_config.json"),
+                        key=lambda p: int(p.name.split("_")[2]))
+    return [PredictionHead.load(f) for f in head_files]
+
+
+def _load_config(folder: Path) -> PretrainedConfig:
+    return AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
+
+
+def run_session(session: Any, input_ids: Tensor, segment_ids: Tensor | None,
+                padding_mask: Tensor | None) -> list[Tensor]:
+    """The session's outputs for a batch of ``(batch, sequence)`` inputs (a missing
+    padding mask means no padding, missing segment ids all zero); inputs the graph does not
+    use (segment ids of DistilBERT or RoBERTa) are not fed."""
+    given = {"input_ids": input_ids, "padding_mask": padding_mask, "segment_ids": segment_ids}
+    if given["padding_mask"] is None:
+        given["padding_mask"] = torch.ones_like(input_ids)
+    if given["segment_ids"] is None:
+        given["segment_ids"] = torch.zeros_like(input_ids)
+    feed = {i.name: given[i.name].detach().cpu().long().numpy()  # type: ignore[union-attr]
+            for i in session.get_inputs()}
+    return [torch.from_numpy(out) for out in session.run(None, feed)]
+
+
+def copy_export(source_dir: Path | None, save_dir: str | Path) -> None:
+    """Copy an exported model's files (ONNX, heads, configs) to ``save_dir``."""
+    if source_dir is None:
+        raise FarmError("This ONNX model was not loaded from a folder; export it again.")
+    save_dir = Path(save_dir)
+    save_dir.mkdir(parents=True, exist_ok=True)
+    for item in source_dir.iterdir():
+        target = save_dir / item.name
+        if item.is_dir():
+            shutil.copytree(item, target, dirs_exist_ok=True)
+        else:
+            shutil.copy2(item, target)
 
 
 def new_session(onnx_file: str | Path, gpu: bool = False, num_threads: int | None = None
@@ -80,6 +137,8 @@ class OnnxAdaptiveModel(nn.Module):
         >>> logits = model(input_ids=ids, padding_mask=mask)  # one tensor per head
     """
 
+    backend = "onnx"
+
     def __init__(self, session: Any, heads: list[PredictionHead], lm_output_types: list[str],
                  config: PretrainedConfig, language: str | None = None,
                  source_dir: Path | None = None):
@@ -103,18 +162,11 @@ class OnnxAdaptiveModel(nn.Module):
             num_threads (int | None): Threads of ONNX Runtime (default: its own choice).
         """
         load_dir = Path(load_dir)
-        if not is_onnx_model_dir(load_dir):
-            raise FarmError(f"{load_dir} is not an ONNX export of a FARM model (no "
-                            f"{MODEL_META} with \"backend\": \"onnx\").")
-        meta = json.loads((load_dir / MODEL_META).read_text())
+        meta = _read_meta(load_dir, "AdaptiveModel")
         session = new_session(load_dir / meta["onnx_file"], gpu=gpu, num_threads=num_threads)
-        head_files = sorted(load_dir.glob("prediction_head_*_config.json"),
-                            key=lambda p: int(p.name.split("_")[2]))
-        heads = [PredictionHead.load(f) for f in head_files]
-        config = AutoConfig.from_pretrained(str(load_dir / "language_model"),
-                                            trust_remote_code=False)
-        return cls(session, heads, meta["lm_output_types"], config,
-                   language=meta.get("language"), source_dir=load_dir)
+        return cls(session, _load_heads(load_dir), meta["lm_output_types"],
+                   _load_config(load_dir / "language_model"), language=meta.get("language"),
+                   source_dir=load_dir)
 
     @property
     def heads(self) -> list[PredictionHead]:
@@ -123,15 +175,7 @@ class OnnxAdaptiveModel(nn.Module):
     def forward(self, input_ids: Tensor, segment_ids: Tensor | None = None,
                 padding_mask: Tensor | None = None, **kwargs: Any) -> list[Tensor]:
         """Each head's logits for a batch (the same as ``AdaptiveModel.forward``)."""
-        given = {"input_ids": input_ids, "padding_mask": padding_mask,
-                 "segment_ids": segment_ids}
-        if given["padding_mask"] is None:
-            given["padding_mask"] = torch.ones_like(input_ids)
-        if given["segment_ids"] is None:
-            given["segment_ids"] = torch.zeros_like(input_ids)
-        feed = {name: given[name].detach().cpu().long().numpy()  # type: ignore[union-attr]
-                for name in self.input_names}
-        return [torch.from_numpy(out) for out in self.session.run(None, feed)]
+        return run_session(self.session, input_ids, segment_ids, padding_mask)
 
     def formatted_preds(self, logits: list[Tensor], baskets: list[Any], **kwargs: Any
                         ) -> list[dict[str, Any]]:
@@ -144,13 +188,84 @@ class OnnxAdaptiveModel(nn.Module):
 
     def save(self, save_dir: str | Path) -> None:
         """Copy the exported model's files (ONNX, heads, configs) to ``save_dir``."""
-        if self.source_dir is None:
-            raise FarmError("This ONNX model was not loaded from a folder; export it again.")
-        save_dir = Path(save_dir)
-        save_dir.mkdir(parents=True, exist_ok=True)
-        for item in self.source_dir.iterdir():
-            target = save_dir / item.name
-            if item.is_dir():
-                shutil.copytree(item, target, dirs_exist_ok=True)
-            else:
-                shutil.copy2(item, target)
+        copy_export(self.source_dir, save_dir)
+
+
+class OnnxBiAdaptiveModel(BiEncoderHeads, nn.Module):
+    """A dense retriever exported by ``BiAdaptiveModel.convert_to_onnx``, on ONNX Runtime;
+    ``Inferencer.load(onnx_folder)`` returns a ``TextSimilarityInferencer`` on it.
+
+    Each encoder's graph gives the pooled vectors; passage groups, the similarity head and
+    the results are the same code as the PyTorch model's (:class:`BiEncoderHeads`).
+
+    Args:
+        query_session (Any): The query encoder's ``onnxruntime.InferenceSession``.
+        passage_session (Any): The passage encoder's (the same object when shared).
+        heads (list[PredictionHead]): The heads (``TextSimilarityHead``).
+        pooling (str): The pooling the graphs were exported with (for information).
+        query_config (PretrainedConfig): The query encoder's config.
+        passage_config (PretrainedConfig): The passage encoder's config.
+        language (str | None): The encoders' language.
+        source_dir (Path | None): The folder the model was loaded from.
+
+    Example:
+        >>> model = OnnxBiAdaptiveModel.load("exported/dpr")
+        >>> vectors = model.embed_queries(query_input_ids=ids, query_padding_mask=mask)
+    """
+
+    backend = "onnx"
+
+    def __init__(self, query_session: Any, passage_session: Any, heads: list[PredictionHead],
+                 pooling: str, query_config: PretrainedConfig,
+                 passage_config: PretrainedConfig, language: str | None = None,
+                 source_dir: Path | None = None):
+        super().__init__()
+        self.query_session = query_session
+        self.passage_session = passage_session
+        self.prediction_heads = nn.ModuleList(heads)
+        self.dropout = nn.Identity()
+        self.pooling = pooling
+        self.language_model1 = OnnxLanguageModelInfo(query_config, language)
+        self.language_model2 = OnnxLanguageModelInfo(passage_config, language)
+        self.source_dir = source_dir
+
+    @classmethod
+    def load(cls, load_dir: str | Path, gpu: bool = False, num_threads: int | None = None
+             ) -> OnnxBiAdaptiveModel:
+        """Open a folder written by ``BiAdaptiveModel.convert_to_onnx`` (only ONNX, JSON and
+        safetensors files are read; no code from the folder runs).
+
+        Args:
+            load_dir (str | Path): The folder.
+            gpu (bool): Use ONNX Runtime's CUDA provider if it is installed.
+            num_threads (int | None): Threads of ONNX Runtime (default: its own choice).
+        """
+        load_dir = Path(load_dir)
+        meta = _read_meta(load_dir, "BiAdaptiveModel")
+        query_session = new_session(load_dir / meta["query_onnx_file"], gpu=gpu,
+                                    num_threads=num_threads)
+        shared = meta["shared_encoder"]
+        passage_session = query_session if shared else new_session(
+            load_dir / meta["passage_onnx_file"], gpu=gpu, num_threads=num_threads)
+        query_config = _load_config(load_dir / "lm1")
+        passage_config = query_config if shared else _load_config(load_dir / "lm2")
+        return cls(query_session, passage_session, _load_heads(load_dir), meta["pooling"],
+                   query_config, passage_config, language=meta.get("language"),
+                   source_dir=load_dir)
+
+    @property
+    def shared_encoder(self) -> bool:
+        """Whether queries and passages go through one graph."""
+        return self.query_session is self.passage_session
+
+    def _query_vectors(self, input_ids: Tensor, segment_ids: Tensor | None,
+                       padding_mask: Tensor | None) -> Tensor:
+        return run_session(self.query_session, input_ids, segment_ids, padding_mask)[0]
+
+    def _passage_vectors(self, input_ids: Tensor, segment_ids: Tensor | None,
+                         padding_mask: Tensor | None) -> Tensor:
+        return run_session(self.passage_session, input_ids, segment_ids, padding_mask)[0]
+
+    def save(self, save_dir: str | Path) -> None:
+        """Copy the exported model's files (ONNX graphs, heads, configs) to ``save_dir``."""
+        copy_export(self.source_dir, save_dir)

@@ -29,7 +29,108 @@ MODEL_META = "farm_model.json"
 POOLING = ("cls_token", "reduce_mean", "pooled")
 
 
-class BiAdaptiveModel(nn.Module):
+def text_vectors(language_model: nn.Module, pooling: str, input_ids: Tensor,
+                 segment_ids: Tensor | None, padding_mask: Tensor | None) -> Tensor:
+    """One vector per text ``(batch, hidden)`` of ``(batch, seq_len)`` inputs, pooled as
+    ``pooling`` says (see :class:`BiAdaptiveModel`)."""
+    if padding_mask is None:
+        padding_mask = torch.ones_like(input_ids)
+    sequence_output, pooled_output = language_model(
+        input_ids=input_ids, segment_ids=segment_ids, padding_mask=padding_mask)[:2]
+    if pooling == "pooled":
+        return pooled_output  # (batch, hidden)
+    return pool_tokens(sequence_output, padding_mask, pooling)  # (batch, hidden)
+
+
+class BiEncoderHeads:
+    """What a dense retriever does with its two encoders, whatever runs them (PyTorch in
+    :class:`BiAdaptiveModel`, ONNX Runtime in ``OnnxBiAdaptiveModel``): passage groups,
+    the heads on the vectors, and the heads' results. Subclasses give ``_query_vectors``
+    and ``_passage_vectors`` of ``(batch, seq_len)`` inputs."""
+
+    prediction_heads: nn.ModuleList
+    dropout: nn.Module
+    language_model1: Any
+
+    def _query_vectors(self, input_ids: Tensor, segment_ids: Tensor | None,
+                       padding_mask: Tensor | None) -> Tensor:
+        raise NotImplementedError
+
+    def _passage_vectors(self, input_ids: Tensor, segment_ids: Tensor | None,
+                         padding_mask: Tensor | None) -> Tensor:
+        raise NotImplementedError
+
+    @property
+    def language_model(self) -> Any:
+        """The query encoder (what single-encoder code, such as tracking, describes)."""
+        return self.language_model1
+
+    @property
+    def heads(self) -> list[PredictionHead]:
+        """The prediction heads, in order."""
+        return cast(list[PredictionHead], list(self.prediction_heads))
+
+    @property
+    def lm_output_types(self) -> list[str]:
+        """One ``"per_sequence"`` per head."""
+        return ["per_sequence"] * len(self.heads)
+
+    def embed_queries(self, query_input_ids: Tensor, query_segment_ids: Tensor | None = None,
+                      query_padding_mask: Tensor | None = None) -> Tensor:
+        """Query vectors ``(batch, hidden)`` of ``(batch, query_len)`` inputs."""
+        return self._query_vectors(query_input_ids, query_segment_ids, query_padding_mask)
+
+    def embed_passages(self, passage_input_ids: Tensor,
+                       passage_segment_ids: Tensor | None = None,
+                       passage_padding_mask: Tensor | None = None) -> Tensor:
+        """Passage vectors: ``(batch, hidden)`` of ``(batch, passage_len)`` inputs, or
+        ``(batch, n_passages, hidden)`` of ``(batch, n_passages, passage_len)`` inputs (rows
+        whose padding mask is all zero are absent passages: not encoded, zero vectors)."""
+        if passage_input_ids.dim() == 2:
+            return self._passage_vectors(passage_input_ids, passage_segment_ids,
+                                         passage_padding_mask)
+        batch, n_passages, width = passage_input_ids.shape
+        flat_ids = passage_input_ids.reshape(-1, width)  # (batch * n_passages, len)
+        flat_mask = (passage_padding_mask.reshape(-1, width) if passage_padding_mask is not None
+                     else torch.ones_like(flat_ids))
+        flat_segments = (passage_segment_ids.reshape(-1, width)
+                         if passage_segment_ids is not None else None)
+        present = flat_mask.amax(dim=1) > 0  # (batch * n_passages,)
+        vectors = self._passage_vectors(
+            flat_ids[present], flat_segments[present] if flat_segments is not None else None,
+            flat_mask[present],
+        )  # (n_present, hidden)
+        out = vectors.new_zeros((flat_ids.shape[0], vectors.shape[-1]))
+        out[present] = vectors
+        return out.view(batch, n_passages, -1)  # (batch, n_passages, hidden)
+
+    def forward(self, **batch: Tensor) -> list[Any]:
+        """Each head's output for a batch: ``head(query_vectors, passage_vectors)``, where
+        a vector group is None if the batch has no inputs for it."""
+        queries = passages = None
+        if "query_input_ids" in batch:
+            queries = self.dropout(self.embed_queries(
+                batch["query_input_ids"], batch.get("query_segment_ids"),
+                batch.get("query_padding_mask")))
+        if "passage_input_ids" in batch:
+            passages = self.dropout(self.embed_passages(
+                batch["passage_input_ids"], batch.get("passage_segment_ids"),
+                batch.get("passage_padding_mask")))
+        if queries is None and passages is None:
+            raise FarmError(f"The batch has neither query_input_ids nor passage_input_ids; "
+                            f"it has {sorted(batch)}.")
+        return [head(queries, passages) for head in self.heads]
+
+    def formatted_preds(self, logits: list[Any], baskets: list[Any], **kwargs: Any
+                        ) -> list[dict[str, Any]]:
+        """One ``{"task", "task_name", "predictions"}`` dict per head for these baskets."""
+        return [{"task": head.task_type, "task_name": head.task_name,
+                 "predictions": head.formatted_preds(logits=head_logits, baskets=baskets,
+                                                     **kwargs)}
+                for head, head_logits in zip(self.heads, logits, strict=True)]
+
+
+class BiAdaptiveModel(BiEncoderHeads, nn.Module):
     """A query encoder and a passage encoder (two language models, or one shared) whose
     vectors feed prediction heads, such as :class:`TextSimilarityHead` for DPR.
 
@@ -120,83 +221,21 @@ class BiAdaptiveModel(nn.Module):
         return lms[:1] if self.shared_encoder else lms
 
     @property
-    def language_model(self) -> LanguageModel:
-        """The query encoder (what single-encoder code, such as tracking, describes)."""
-        return self.language_model1
-
-    @property
-    def heads(self) -> list[PredictionHead]:
-        """The prediction heads, in order."""
-        return cast(list[PredictionHead], list(self.prediction_heads))
-
-    @property
-    def lm_output_types(self) -> list[str]:
-        """One ``"per_sequence"`` per head."""
-        return ["per_sequence"] * len(self.heads)
-
-    @property
     def loss_aggregation_fn(self) -> LossAggregation:
         """The function that combines the heads' losses (default :class:`WeightedSum`)."""
         return self.custom_loss_aggregation or WeightedSum(self.loss_weights)
 
     # ---- encoding -----------------------------------------------------------------------
 
-    def _encode(self, language_model: LanguageModel, input_ids: Tensor,
-                segment_ids: Tensor | None, padding_mask: Tensor | None) -> Tensor:
-        if padding_mask is None:
-            padding_mask = torch.ones_like(input_ids)
-        sequence_output, pooled_output = language_model(
-            input_ids=input_ids, segment_ids=segment_ids, padding_mask=padding_mask)[:2]
-        if self.pooling == "pooled":
-            return pooled_output  # (batch, hidden)
-        return pool_tokens(sequence_output, padding_mask, self.pooling)  # (batch, hidden)
+    def _query_vectors(self, input_ids: Tensor, segment_ids: Tensor | None,
+                       padding_mask: Tensor | None) -> Tensor:
+        return text_vectors(self.language_model1, self.pooling, input_ids, segment_ids,
+                            padding_mask)
 
-    def embed_queries(self, query_input_ids: Tensor, query_segment_ids: Tensor | None = None,
-                      query_padding_mask: Tensor | None = None) -> Tensor:
-        """Query vectors ``(batch, hidden)`` of ``(batch, query_len)`` inputs."""
-        return self._encode(self.language_model1, query_input_ids, query_segment_ids,
-                            query_padding_mask)
-
-    def embed_passages(self, passage_input_ids: Tensor,
-                       passage_segment_ids: Tensor | None = None,
-                       passage_padding_mask: Tensor | None = None) -> Tensor:
-        """Passage vectors: ``(batch, hidden)`` of ``(batch, passage_len)`` inputs, or
-        ``(batch, n_passages, hidden)`` of ``(batch, n_passages, passage_len)`` inputs (rows
-        whose padding mask is all zero are absent passages: not encoded, zero vectors)."""
-        if passage_input_ids.dim() == 2:
-            return self._encode(self.language_model2, passage_input_ids, passage_segment_ids,
-                                passage_padding_mask)
-        batch, n_passages, width = passage_input_ids.shape
-        flat_ids = passage_input_ids.reshape(-1, width)  # (batch * n_passages, len)
-        flat_mask = (passage_padding_mask.reshape(-1, width) if passage_padding_mask is not None
-                     else torch.ones_like(flat_ids))
-        flat_segments = (passage_segment_ids.reshape(-1, width)
-                         if passage_segment_ids is not None else None)
-        present = flat_mask.amax(dim=1) > 0  # (batch * n_passages,)
-        vectors = self._encode(
-            self.language_model2, flat_ids[present],
-            flat_segments[present] if flat_segments is not None else None, flat_mask[present],
-        )  # (n_present, hidden)
-        out = vectors.new_zeros((flat_ids.shape[0], vectors.shape[-1]))
-        out[present] = vectors
-        return out.view(batch, n_passages, -1)  # (batch, n_passages, hidden)
-
-    def forward(self, **batch: Tensor) -> list[Any]:
-        """Each head's output for a batch: ``head(query_vectors, passage_vectors)``, where
-        a vector group is None if the batch has no inputs for it."""
-        queries = passages = None
-        if "query_input_ids" in batch:
-            queries = self.dropout(self.embed_queries(
-                batch["query_input_ids"], batch.get("query_segment_ids"),
-                batch.get("query_padding_mask")))
-        if "passage_input_ids" in batch:
-            passages = self.dropout(self.embed_passages(
-                batch["passage_input_ids"], batch.get("passage_segment_ids"),
-                batch.get("passage_padding_mask")))
-        if queries is None and passages is None:
-            raise FarmError(f"The batch has neither query_input_ids nor passage_input_ids; "
-                            f"it has {sorted(batch)}.")
-        return [head(queries, passages) for head in self.heads]
+    def _passage_vectors(self, input_ids: Tensor, segment_ids: Tensor | None,
+                         padding_mask: Tensor | None) -> Tensor:
+        return text_vectors(self.language_model2, self.pooling, input_ids, segment_ids,
+                            padding_mask)
 
     # ---- the heads' side ---------------------------------------------------------------
 
@@ -215,14 +254,6 @@ class BiAdaptiveModel(nn.Module):
     def prepare_labels(self, **kwargs: Tensor) -> list[list[Any]]:
         """True labels of the batch for each head."""
         return [head.prepare_labels(**kwargs) for head in self.heads]
-
-    def formatted_preds(self, logits: list[Any], baskets: list[Any], **kwargs: Any
-                        ) -> list[dict[str, Any]]:
-        """One ``{"task", "task_name", "predictions"}`` dict per head for these baskets."""
-        return [{"task": head.task_type, "task_name": head.task_name,
-                 "predictions": head.formatted_preds(logits=head_logits, baskets=baskets,
-                                                     **kwargs)}
-                for head, head_logits in zip(self.heads, logits, strict=True)]
 
     def connect_heads_with_processor(self, tasks: dict[str, dict[str, Any]],
                                      require_labels: bool = True) -> None:
@@ -288,6 +319,11 @@ class BiAdaptiveModel(nn.Module):
                 " Load an AdaptiveModel with AdaptiveModel.load, Hugging Face encoders with "
                 "BiAdaptiveModel.convert_from_transformers."
             )
+        if meta.get("backend") == "onnx":
+            raise FarmError(
+                f"{load_dir} is an ONNX export; open it with Inferencer.load({str(load_dir)!r}) "
+                "(ONNX Runtime), or load the PyTorch model it was exported from."
+            )
         if meta["format_version"] > FORMAT_VERSION:
             raise FarmError(f"{load_dir} was saved in format {meta['format_version']} by FARM "
                             f"{meta.get('farm_version')}; upgrade FARM to read it.")
@@ -307,14 +343,24 @@ class BiAdaptiveModel(nn.Module):
 
     def convert_to_onnx(self, output_dir: str | Path, processor: Any = None,
                         opset_version: int | None = None, verify: bool = True) -> Path:
-        """Not available for dense retrievers yet: raises a :class:`FarmError` that says
-        what works instead (ONNX export covers ``AdaptiveModel``, see ``docs/onnx.md``)."""
-        raise FarmError(
-            "ONNX export covers AdaptiveModel (one encoder and its heads); a BiAdaptiveModel "
-            "(a dense retriever with query and passage encoders) cannot be exported to ONNX "
-            "yet. Run it in PyTorch (Inferencer.load), or write its encoders as Hugging Face "
-            "DPR folders with model.save_transformers(dir)."
-        )
+        """Export to ONNX: one graph per encoder (one when shared) from a text's
+        ``input_ids``, ``padding_mask``, ``segment_ids`` to its pooled vector, in a folder
+        that ``Inferencer.load`` runs on ONNX Runtime as a ``TextSimilarityInferencer``
+        (see ``docs/onnx.md``).
+
+        Args:
+            output_dir (str | Path): Folder to write.
+            processor (Any): The model's ``TextSimilarityProcessor``, saved with it.
+            opset_version (int | None): ONNX opset (default: the exporter's).
+            verify (bool): Compare each graph's vectors with PyTorch's (within 1e-4).
+
+        Returns:
+            Path: The query encoder's ``.onnx`` file.
+        """
+        from farm.conversion.onnx_export import export_bi_onnx  # the exporter imports this
+
+        return export_bi_onnx(self, output_dir, processor=processor,
+                              opset_version=opset_version, verify=verify)
 
     # ---- Hugging Face ------------------------------------------------------------------
 

@@ -22,7 +22,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from farm import __version__
-from farm.conversion.onnx_model import OnnxAdaptiveModel
 from farm.errors import FarmError
 from farm.infer import Inferencer
 from farm.modeling.adaptive_model import MODEL_META
@@ -96,7 +95,7 @@ class ServedModel:
         return ModelInfo(
             id=self.id, name=self.name, task=tasks[0].task if len(tasks) == 1 else "multitask",
             tasks=tasks, labels=tasks[0].labels, language=language_model.language,
-            backend="onnx" if isinstance(self.inferencer.model, OnnxAdaptiveModel) else "pytorch",
+            backend=getattr(self.inferencer.model, "backend", "pytorch"),
             form=self.form.describe(), max_seq_len=self.inferencer.processor.max_seq_len,
         )
 

@@ -69,12 +69,13 @@ def post(url: str, body: dict[str, Any]) -> Any:
 
 @pytest.fixture(scope="module")
 def server(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`python -m farm serve` with a sentiment, an NER, a text-pair, a QA and a passage
-    ranking model."""
+    """`python -m farm serve` with a sentiment, an NER, a text-pair, a QA, a passage
+    ranking and a dense retrieval model."""
     root = tmp_path_factory.mktemp("demo")
     dirs = [save_task_model(task, tiny_bert_dir, root / name) for task, name in
             [("text_classification", "sentiment"), ("ner", "entities"),
-             ("text_pair", "pairs"), ("qa", "answers"), ("passage_ranking", "ranker")]]
+             ("text_pair", "pairs"), ("qa", "answers"), ("passage_ranking", "ranker"),
+             ("text_similarity", "retriever")]]
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "farm", "-q", "serve", *map(str, dirs), "--host", "127.0.0.1",
@@ -125,7 +126,7 @@ def test_classification_and_entities_render_what_the_api_returns(
     page.goto(server + "/")
     page.wait_for_selector("#model option", state="attached")
     assert page.locator("#model option").all_inner_texts() == [
-        "1: sentiment", "2: entities", "3: pairs", "4: answers", "5: ranker"]
+        "1: sentiment", "2: entities", "3: pairs", "4: answers", "5: ranker", "6: retriever"]
     assert page.is_visible("#text") and not page.is_visible("#question")
 
     page.fill("#text", "A warm, clever film.")
@@ -215,7 +216,7 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
     page = browser.new_page(viewport={"width": 1000, "height": 800})
     page.goto(server + "/")
     page.wait_for_selector("#model option", state="attached")
-    for model_id in ("1", "2", "3", "5"):
+    for model_id in ("1", "2", "3", "5", "6"):
         page.select_option("#model", model_id)
         assert not page.is_visible("#question")
     page.select_option("#model", "4")
@@ -271,4 +272,55 @@ def test_served_ranker_lists_the_passages_best_first(
     assert page.locator(".ranked .score").all_text_contents() == [
         f"{100 * r['score']:.1f}%" for r in ranking]
     screenshot(page, tmp_path, "demo_ranking")
+    page.close()
+
+
+def test_served_retriever_shows_vectors_and_rankings(
+    server: str, browser: Any, tmp_path: Path
+) -> None:
+    """A dense retriever: a query alone shows its vector, passages alone theirs, both a
+    ranking by dot product; each as the API answers the same input."""
+    page = browser.new_page(viewport={"width": 1000, "height": 800})
+    page.goto(server + "/")
+    page.wait_for_selector("#model option", state="attached")
+    page.select_option("#model", "5")
+    assert not page.is_visible("#retrieval-hint")
+    page.select_option("#model", "6")
+    assert page.is_visible("#query") and page.is_visible("#passages")
+    assert page.is_visible("#retrieval-hint")
+
+    query = "how is the food in paris"
+    page.fill("#query", query)
+    page.click("#predict")
+    page.wait_for_selector(".head-result[data-task='text_similarity'] .embedding")
+    (result,) = post(server + "/models/6/inference", {"input": [{"query": query}]})
+    vec = result["predictions"][0]["vec"]
+    assert page.inner_text(".retrieval .question") == f"Query: {query}"
+    norm = sum(x * x for x in vec) ** 0.5
+    assert page.inner_text(".embedding p:first-child") == (
+        f"Vector of size {len(vec)}, norm {norm:.4f}")
+    assert page.inner_text(".embedding .vector").startswith(f"[{vec[0]:.4f}, {vec[1]:.4f},")
+    screenshot(page, tmp_path, "demo_retrieval_query_vector")
+
+    passages = ["the food in paris is great", "the park"]
+    page.fill("#query", "")
+    page.fill("#passages", "\n".join(passages))
+    page.click("#predict")
+    page.wait_for_selector(".passage-vectors li .embedding")
+    (result,) = post(server + "/models/6/inference", {"input": [{"passages": passages}]})
+    served = result["predictions"][0]["passages"]
+    assert page.locator(".passage-vectors .text").all_text_contents() == passages
+    assert page.locator(".passage-vectors .vector").all_text_contents() == [
+        "[" + ", ".join(f"{x:.4f}" for x in p["vec"][:8]) + ", …]" for p in served]
+
+    page.fill("#query", query)
+    page.click("#predict")
+    page.wait_for_selector(".head-result[data-task='text_similarity'] .ranked li")
+    body = {"input": [{"query": query, "passages": passages}]}
+    (result,) = post(server + "/models/6/inference", body)
+    ranking = result["predictions"][0]["ranking"]
+    assert page.locator(".ranked .text").all_text_contents() == [r["text"] for r in ranking]
+    assert page.locator(".ranked .score").all_text_contents() == [
+        f"{r['score']:.3f}" for r in ranking]
+    screenshot(page, tmp_path, "demo_retrieval_ranking")
     page.close()

@@ -189,11 +189,14 @@ def test_cli_exports_a_retriever_that_the_api_serves(tiny_bert_dir: Path,
                     ) as client:
         models = client.get("/models").json()
         assert [(m["backend"], m["task"], m["form"]["name"]) for m in models] == [
-            ("onnx", "text_similarity", "ranking"), ("pytorch", "text_similarity", "ranking")]
-        answers = [client.post(f"/models/{i}/inference", json={"input": RANKING_DICTS})
-                   for i in (1, 2)]
-    assert all(a.status_code == 200 for a in answers), answers[0].text
-    assert_same_results(answers[0].json(), answers[1].json())
+            ("onnx", "text_similarity", "retrieval"),
+            ("pytorch", "text_similarity", "retrieval")]
+        for request in (RANKING_DICTS, [{"query": q} for q in QUERIES],
+                        [{"passages": PASSAGES}]):
+            answers = [client.post(f"/models/{i}/inference", json={"input": request})
+                       for i in (1, 2)]
+            assert all(a.status_code == 200 for a in answers), answers[0].text
+            assert_same_results(answers[0].json(), answers[1].json())
 
     inputs = tmp_path / "inputs.jsonl"
     inputs.write_text("".join(json.dumps(d) + "\n" for d in RANKING_DICTS))

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 pytest.importorskip("fastapi")
@@ -15,6 +16,7 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 from farm.errors import FarmError  # noqa: E402
 from farm.infer import Inferencer  # noqa: E402
+from farm.infer_similarity import TextSimilarityInferencer  # noqa: E402
 from farm.modeling.adaptive_model import AdaptiveModel  # noqa: E402
 from farm.modeling.language_model import LanguageModel  # noqa: E402
 from farm.modeling.prediction_head import BertLMHead  # noqa: E402
@@ -48,9 +50,61 @@ def client(model_dirs: dict[str, Path]) -> Iterator[TestClient]:
 def test_models_report_their_task_and_the_ranking_form(client: TestClient) -> None:
     models = client.get("/models").json()
     assert [(m["name"], m["task"]) for m in models] == [(t, t) for t in RANKERS]
+    assert [m["form"]["name"] for m in models] == ["ranking", "retrieval"]
     for model in models:
-        assert model["form"]["name"] == "ranking"
         assert model["form"]["fields"] == {"query": "text", "passages": "passages"}
+    # A dense retriever also takes a query alone or passages alone (their vectors).
+    assert "alternatives" not in models[0]["form"]
+    assert [(a["name"], a["fields"]) for a in models[1]["form"]["alternatives"]] == [
+        ("query_vector", {"query": "text"}), ("passage_vectors", {"passages": "passages"})]
+
+
+def test_a_dense_retriever_serves_query_and_passage_vectors(
+    client: TestClient, model_dirs: dict[str, Path]
+) -> None:
+    reference = Inferencer.load(model_dirs["text_similarity"], disable_tqdm=True)
+    assert isinstance(reference, TextSimilarityInferencer)
+    queries = [{"query": "how is the food in paris"}, {"query": "music in vienna", "id": 7}]
+    response = client.post("/models/text_similarity/inference", json={"input": queries})
+    assert response.status_code == 200, response.text
+    (result,) = response.json()
+    assert [p["query"] for p in result["predictions"]] == [q["query"] for q in queries]
+    expected = reference.embed_queries([q["query"] for q in queries])
+    assert np.abs(np.array([p["vec"] for p in result["predictions"]]) - expected).max() <= 1e-5
+
+    groups = [{"passages": INPUTS[0]["passages"]}, {"passages": ["the river"]}]
+    response = client.post("/models/text_similarity/inference", json={"input": groups})
+    assert response.status_code == 200, response.text
+    (result,) = response.json()
+    served = [p for prediction in result["predictions"] for p in prediction["passages"]]
+    assert [p["text"] for p in served] == [
+        "the food in berlin is great", "the food in paris", "the park in paris is great",
+        "the river"]
+    assert served[1]["title"] == "paris"
+    expected = reference.embed_passages([*INPUTS[0]["passages"], "the river"])
+    assert np.abs(np.array([p["vec"] for p in served]) - expected).max() <= 1e-5
+
+    # Passages alone count towards the limits too; a cross-encoder has no vectors to give.
+    many = client.post("/models/text_similarity/inference",
+                       json={"input": [{"passages": ["a"] * 300}]})
+    assert many.status_code == 422
+    assert "input has 300 passages in all" in many.json()["errors"][0]["msg"]
+    ranker = client.post("/models/passage_ranking/inference", json={"input": queries[:1]})
+    assert ranker.status_code == 422
+    assert ranker.json()["errors"] == [{"loc": "input[0].passages", "msg": "missing field "
+                                        "'passages' (the candidate passages (strings, or "
+                                        "objects {\"title\", \"text\"}))."}]
+
+
+def test_a_dense_retriever_asks_for_one_kind_of_input_per_request(client: TestClient) -> None:
+    mixed = client.post("/models/text_similarity/inference",
+                        json={"input": [{"query": "a query"}, INPUTS[1]]})
+    assert mixed.status_code == 422
+    assert "Some input dicts have" in mixed.json()["detail"]
+    typo = client.post("/models/text_similarity/inference",
+                       json={"input": [{"qery": "q", "passages": ["a"]}]})
+    assert typo.status_code == 422
+    assert [e["loc"] for e in typo.json()["errors"]] == ["input[0].qery", "input[0].query"]
 
 
 @pytest.mark.parametrize("task", RANKERS)

@@ -49,12 +49,27 @@ class InputForm:
             described["alternatives"] = [a.describe() for a in self.alternatives]
         return described
 
+    def allowed(self) -> dict[str, str]:
+        """Every field an input dict of this form may hold, and its kind."""
+        return {**self.fields, **self.optional, "id": "id"}
+
     def shape_of(self, item: dict[str, Any]) -> InputForm:
-        """The form (this one or an alternative) that ``item`` is written in."""
+        """The form (this one or an alternative) that ``item`` is written in: the first
+        whose required fields ``item`` has, all of them and no others; else the first that
+        has one of its required fields (its problems are then reported against it)."""
+        shapes = (self, *self.alternatives)
+        complete = next((f for f in shapes if all(k in item for k in f.fields)
+                         and all(k in f.allowed() for k in item)), None)
+        if complete is not None:
+            return complete
         if any(key in item for key in self.fields):
             return self
         return next((a for a in self.alternatives if any(k in item for k in a.fields)), self)
 
+
+RANKING_HELP = {"query": "the query the passages are ranked for",
+                "passages": "the candidate passages (strings, or objects {\"title\", "
+                "\"text\"})"}
 
 FORMS: dict[str, InputForm] = {
     "text": InputForm("text", {"text": "text"}, help={"text": "the text to predict for"}),
@@ -71,11 +86,18 @@ FORMS: dict[str, InputForm] = {
             help={"qas": "SQuAD-style questions ({\"question\", \"id\"} objects)",
                   "context": "the context the answers are taken from",
                   "document_id": "an id for the context, returned with its answers"}),)),
-    "ranking": InputForm(
-        "ranking", {"query": "text", "passages": "passages"},
-        help={"query": "the query the passages are ranked for",
-              "passages": "the candidate passages (strings, or objects {\"title\", "
-              "\"text\"})"}),
+    "ranking": InputForm("ranking", {"query": "text", "passages": "passages"},
+                         help=RANKING_HELP),
+    # A dense retriever also embeds queries alone and passages alone (their vectors).
+    "retrieval": InputForm(
+        "retrieval", {"query": "text", "passages": "passages"}, help=RANKING_HELP,
+        alternatives=(
+            InputForm("query_vector", {"query": "text"},
+                      help={"query": "a query; its vector comes back"}),
+            InputForm("passage_vectors", {"passages": "passages"},
+                      help={"passages": "passages (strings, or objects {\"title\", "
+                            "\"text\"}); their vectors come back"}),
+        )),
 }
 # Keys of the objects in a "questions" / "passages" list, and the key holding their text.
 ITEM_KEYS = {"questions": ("question", "id", "answers", "is_impossible"),
@@ -87,10 +109,10 @@ FORM_BY_PROCESSOR: dict[str, str] = {
     "TextPairRegressionProcessor": "text_pair",
     "SquadProcessor": "qa",
     "PassageRankingProcessor": "ranking",
-    "TextSimilarityProcessor": "ranking",
+    "TextSimilarityProcessor": "retrieval",
 }
 FORM_BY_TASK: dict[str, str] = {"qa": "qa", "question_answering": "qa",
-                                "passage_ranking": "ranking", "text_similarity": "ranking"}
+                                "passage_ranking": "ranking", "text_similarity": "retrieval"}
 
 # Heads that give no inference results, and what to serve instead.
 NOT_SERVABLE: dict[str, str] = {
@@ -149,7 +171,7 @@ def _n_items(item: Any, form: InputForm, kind: str) -> int:
 def _check_item(where: str, item: dict[str, Any], form: InputForm, max_text_chars: int
                 ) -> list[dict[str, str]]:
     problems = []
-    allowed = {**form.fields, **form.optional, "id": "id"}
+    allowed = form.allowed()
     for key in item:
         if key not in allowed:
             problems.append({"loc": f"{where}.{key}", "msg": (

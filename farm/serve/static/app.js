@@ -9,8 +9,15 @@
     text: () => [{ text: value("text") }],
     text_pair: () => [{ text: value("pair-text"), text_b: value("pair-text-b") }],
     qa: () => [{ questions: [value("question")], text: value("context") }],
-    ranking: () => [{ query: value("query"), passages: value("passages").split("\n")
-      .filter((line) => line.trim()) }],
+    ranking: () => [{ query: value("query"), passages: passageLines() }],
+    // A dense retriever: a query alone gives its vector, passages alone theirs.
+    retrieval: () => {
+      const query = value("query");
+      const passages = passageLines();
+      if (!passages.length && query.trim()) return [{ query }];
+      if (!query.trim() && passages.length) return [{ passages }];
+      return [{ query, passages }];
+    },
   };
 
   // Renderers per head task type: (prediction, task info, input dict) -> element.
@@ -23,13 +30,14 @@
     qa: renderAnswers,
     question_answering: renderAnswers,
     passage_ranking: renderRanking,
-    text_similarity: renderRanking,
+    text_similarity: renderRetrieval,
   };
 
   let models = [];
 
   function $(id) { return document.getElementById(id); }
   function value(id) { return $(id).value; }
+  function passageLines() { return value("passages").split("\n").filter((l) => l.trim()); }
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -53,7 +61,7 @@
 
   function showForm(name) {
     for (const part of document.querySelectorAll(".form-part")) {
-      part.hidden = part.dataset.form !== name;
+      part.hidden = !part.dataset.form.split(" ").includes(name);
     }
   }
 
@@ -265,6 +273,21 @@
       r.title ? el("span", { class: "title" }, r.title + " · ") : null,
       el("span", { class: "text" }, r.text),
       el("span", { class: "score" }, score(r.score))))));
+  }
+
+  // Dense retrieval: a ranking, a query's vector, or each passage's vector.
+  function renderRetrieval(pred, task) {
+    if (pred && pred.ranking) return renderRanking(pred, task);
+    if (pred && pred.vec) {
+      return el("div", { class: "retrieval" },
+        el("p", { class: "question" }, el("strong", {}, "Query: "), pred.query || ""),
+        renderEmbedding(pred));
+    }
+    const passages = (pred && pred.passages) || [];
+    return el("div", { class: "retrieval" }, el("ol", { class: "passage-vectors" },
+      ...passages.map((p) => el("li", {},
+        p.title ? el("span", { class: "title" }, p.title + " · ") : null,
+        el("span", { class: "text" }, p.text), renderEmbedding(p)))));
   }
 
   function renderRaw(pred) {

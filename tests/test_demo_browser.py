@@ -324,3 +324,28 @@ def test_served_retriever_shows_vectors_and_rankings(
         f"{r['score']:.3f}" for r in ranking]
     screenshot(page, tmp_path, "demo_retrieval_ranking")
     page.close()
+
+
+def test_api_docs_render_offline(server: str, browser: Any, tmp_path: Path) -> None:
+    """Swagger UI at /docs, linked from the demo page, renders the API's operations with
+    every request outside the server refused (its files are served by FARM)."""
+    pytest.importorskip("fastapi_offline")
+    page = browser.new_page(viewport={"width": 1100, "height": 900})
+    outside: list[str] = []
+
+    def only_the_server(route: Any) -> None:
+        if route.request.url.startswith(server):
+            route.continue_()
+        else:
+            outside.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_the_server)
+    page.goto(server + "/")
+    page.click("text=API docs")
+    page.wait_for_selector(".swagger-ui .opblock-summary-path", timeout=20_000)
+    paths = page.locator(".opblock-summary-path").all_text_contents()
+    assert {"/health", "/models", "/models/{model_id}/inference"} <= {p.strip() for p in paths}
+    assert outside == []
+    screenshot(page, tmp_path, "api_docs_offline")
+    page.close()

@@ -196,3 +196,22 @@ def test_openapi_and_demo_page_are_served(client: TestClient) -> None:
     assert script.headers["content-type"].startswith("text/javascript")
     assert "RENDERERS" in script.text
     assert client.get("/static/style.css").status_code == 200
+
+
+def test_api_docs_pages_load_nothing_from_the_network(client: TestClient) -> None:
+    """/docs (Swagger UI) and /redoc use the fastapi-offline package's copies of their files,
+    served by FARM, not a CDN."""
+    pytest.importorskip("fastapi_offline")
+    for url, script in [("/docs", "/docs-assets/swagger-ui-bundle.js"),
+                        ("/redoc", "/docs-assets/redoc.standalone.js")]:
+        page = client.get(url)
+        assert page.status_code == 200 and script in page.text, url
+        assert "cdn." not in page.text and "fonts.googleapis" not in page.text, url
+        assert "/openapi.json" in page.text
+    for name, kind in [("swagger-ui-bundle.js", "text/javascript"), ("swagger-ui.css", "text/css"),
+                       ("redoc.standalone.js", "text/javascript"), ("favicon.png", "image/png")]:
+        asset = client.get(f"/docs-assets/{name}")
+        assert asset.status_code == 200 and asset.headers["content-type"].startswith(kind), name
+        assert len(asset.content) > 1000
+    for url in ["/docs-assets/..%2Fcore.py", "/docs-assets/core.py", "/docs-assets/"]:
+        assert client.get(url).status_code == 404, url

@@ -2,7 +2,8 @@
 
 Models are loaded once, when the app is created; a request names a model by its id (1, 2,
 ... in the order given) or its name (the folder's name) and can make the server read
-nothing else: the demo page's files are a fixed list inside the package.
+nothing else: the demo page's files are a fixed list inside the package, the API docs'
+files (Swagger UI, ReDoc) a fixed list of the fastapi-offline package's, read at start-up.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -31,6 +33,10 @@ from farm.serve.tasks import NOT_SERVABLE, InputForm, check_inputs, example, for
 logger = logging.getLogger(__name__)
 
 STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+# Swagger UI's and ReDoc's files, from the fastapi-offline package (the serve extra), so that
+# /docs and /redoc work without network; without the package they come from a CDN.
+DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
+               "redoc.standalone.js": "text/javascript", "favicon.png": "image/png"}
 
 
 class InferenceRequest(BaseModel):
@@ -150,6 +156,48 @@ def merge_batches(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(merged.values())
 
 
+def offline_docs_assets() -> dict[str, bytes] | None:
+    """The files of ``DOCS_ASSETS`` from the installed fastapi-offline package, or None if it
+    is not installed (or lacks one of them)."""
+    try:
+        folder = resources.files("fastapi_offline").joinpath("static")
+    except ModuleNotFoundError:
+        return None
+    files = {name: folder.joinpath(name) for name in DOCS_ASSETS}
+    if not all(f.is_file() for f in files.values()):
+        logger.warning("fastapi-offline lacks %s; /docs loads Swagger UI from a CDN.",
+                       [n for n, f in files.items() if not f.is_file()])
+        return None
+    return {name: f.read_bytes() for name, f in files.items()}
+
+
+def _add_offline_docs(app: FastAPI, assets: dict[str, bytes]) -> None:
+    """``/docs`` (Swagger UI) and ``/redoc`` on the package's own copies of their files."""
+    title = f"{app.title} API"
+
+    @app.get("/docs", include_in_schema=False)
+    def swagger_ui() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title=title,
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js",
+            swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png")
+
+    @app.get("/redoc", include_in_schema=False)
+    def redoc() -> HTMLResponse:
+        return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title=title,
+                              redoc_js_url="/docs-assets/redoc.standalone.js",
+                              redoc_favicon_url="/docs-assets/favicon.png",
+                              with_google_fonts=False)
+
+    @app.get("/docs-assets/{name}", include_in_schema=False)
+    def docs_asset(name: str) -> Response:
+        if name not in assets:
+            raise ApiError(404, f"No file '{name}'.")
+        return Response(assets[name], media_type=DOCS_ASSETS[name],
+                        headers={"Cache-Control": "max-age=86400"})
+
+
 def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits | None = None,
                batch_size: int = 32, task_type: str | None = None, max_seq_len: int = 256,
                doc_stride: int = 128) -> FastAPI:
@@ -179,10 +227,15 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
     static = {name: resources.files("farm.serve").joinpath("static", name).read_bytes()
               for name in [*STATIC_FILES, "index.html"]}
 
-    app = FastAPI(title="FARM", version=__version__, description=(
+    docs_assets = offline_docs_assets()
+    cdn_docs = "/docs" if docs_assets is None else None
+    app = FastAPI(title="FARM", version=__version__, docs_url=cdn_docs,
+                  redoc_url=cdn_docs and "/redoc", description=(
         "Predictions of FARM models. `GET /models` lists the models and the fields of their "
         "input dicts; `POST /models/{model_id}/inference` with `{\"input\": [...]}` returns "
         "one result per head holding every input's prediction. The demo page is at `/`."))
+    if docs_assets is not None:
+        _add_offline_docs(app, docs_assets)
     app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
     app.state.models = served
     app.state.limits = limits

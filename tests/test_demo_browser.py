@@ -244,6 +244,27 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
         f"{a['answer'] or '(no answer)'} — score {a['score']:.3f}" for a in answers]
     assert page.locator(".qa .offsets").count() == 0
     screenshot(page, tmp_path, "demo_qa_served")
+
+    # Several questions, one per line (blank lines skipped): one answer block per question.
+    questions = [SERVED_QUESTION, "How was the weather in Paris?"]
+    page.fill("#question", f"{questions[0]}\n\n{questions[1]}\n")
+    page.click("#predict")
+    page.wait_for_function("document.querySelectorAll('.head-result .qa').length === 2")
+    body = {"input": [{"questions": questions, "text": SERVED_CONTEXT}]}
+    (result,) = post(server + "/models/4/inference", body)
+    assert [p["question"] for p in result["predictions"]] == questions
+    blocks = page.locator(".head-result .qa")
+    for i, prediction in enumerate(result["predictions"]):
+        block = blocks.nth(i)
+        assert block.locator(".question").inner_text() == f"Q: {questions[i]}"
+        best = prediction["answers"][0]
+        if best["answer"]:
+            assert block.locator("mark.answer").text_content() == best["answer"]
+            assert block.locator("mark.answer").get_attribute("data-start") == str(
+                best["offset_answer_start"])
+        else:
+            assert block.locator(".no-answer").count() == 1
+    screenshot(page, tmp_path, "demo_qa_two_questions")
     page.close()
 
 

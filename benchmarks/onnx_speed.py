@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import torch
-from bench_utils import SHARED_DATA, emit, minilm_path, quiet
+from bench_utils import SHARED_DATA, emit, minilm_path, per_second, quiet, save_and_export
 
 from farm.data_handler.dataset import Collator
 from farm.data_handler.processor import TextClassificationProcessor
@@ -35,12 +34,6 @@ def read_sentences(path: Path, limit: int | None) -> list[str]:
     """The sentences of an SST-2 file (``label sentence`` per line)."""
     lines = path.read_text(encoding="utf-8").splitlines()[:limit]
     return [line.partition(" ")[2] for line in lines]
-
-
-def sentences_per_second(inferencer: Inferencer, dicts: list[dict[str, str]]) -> float:
-    start = time.perf_counter()
-    inferencer.inference_from_dicts(dicts)
-    return len(dicts) / (time.perf_counter() - start)
 
 
 def main() -> None:
@@ -65,12 +58,7 @@ def main() -> None:
         train_filename=None, test_filename=None, dev_split=0.0)
     model = AdaptiveModel(LanguageModel.load(model_name), [TextClassificationHead(num_labels=2)],
                           embeds_dropout_prob=0.1)
-    work = Path(tempfile.mkdtemp(prefix="farm-onnx-bench-"))
-    model.save(work / "torch")
-    processor.save(work / "torch")
-    export_start = time.perf_counter()
-    model.convert_to_onnx(work / "onnx", processor=processor)
-    export_s = time.perf_counter() - export_start
+    work, export_s = save_and_export(model, processor, "farm-onnx-bench-")
 
     loaded = {name: Inferencer.load(work / name, max_seq_len=args.max_seq_len,
                                     return_class_probs=True, disable_tqdm=True)
@@ -89,10 +77,11 @@ def main() -> None:
         measured: dict[str, list[float]] = {"torch": [], "onnx": []}
         for inferencer in loaded.values():
             inferencer.batch_size = batch_size
-            sentences_per_second(inferencer, dicts[:64])  # warm-up
+            inferencer.inference_from_dicts(dicts[:64])  # warm-up
         for _ in range(args.rounds):
             for name, inferencer in loaded.items():
-                measured[name].append(sentences_per_second(inferencer, dicts))
+                measured[name].append(per_second(
+                    lambda i=inferencer: i.inference_from_dicts(dicts), len(dicts)))
         torch_sps = statistics.median(measured["torch"])
         onnx_sps = statistics.median(measured["onnx"])
         speed[f"batch_{batch_size}"] = {

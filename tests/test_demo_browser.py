@@ -109,6 +109,14 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+def open_demo(browser: Any, server: str, height: int) -> Any:
+    """A new page on the demo, once the model list has loaded."""
+    page = browser.new_page(viewport={"width": 1000, "height": height})
+    page.goto(server + "/")
+    page.wait_for_selector("#model option", state="attached")
+    return page
+
+
 def screenshot(page: Any, tmp_path: Path, name: str) -> None:
     path = tmp_path / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
@@ -122,9 +130,7 @@ def screenshot(page: Any, tmp_path: Path, name: str) -> None:
 def test_classification_and_entities_render_what_the_api_returns(
     server: str, browser: Any, tmp_path: Path
 ) -> None:
-    page = browser.new_page(viewport={"width": 1000, "height": 800})
-    page.goto(server + "/")
-    page.wait_for_selector("#model option", state="attached")
+    page = open_demo(browser, server, height=800)
     assert page.locator("#model option").all_inner_texts() == [
         "1: sentiment", "2: entities", "3: pairs", "4: answers", "5: ranker", "6: retriever"]
     assert page.is_visible("#text") and not page.is_visible("#question")
@@ -213,9 +219,7 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
     """The QA form only for the QA model; its best answer (from the real server) marked in
     the context by its offsets, which count code points (the emoji is two UTF-16 units in
     JavaScript), with its score and the other n-best answers listed."""
-    page = browser.new_page(viewport={"width": 1000, "height": 800})
-    page.goto(server + "/")
-    page.wait_for_selector("#model option", state="attached")
+    page = open_demo(browser, server, height=800)
     for model_id in ("1", "2", "3", "5", "6"):
         page.select_option("#model", model_id)
         assert not page.is_visible("#question")
@@ -271,9 +275,7 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
 def test_served_ranker_lists_the_passages_best_first(
     server: str, browser: Any, tmp_path: Path
 ) -> None:
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
-    page.goto(server + "/")
-    page.wait_for_selector("#model option", state="attached")
+    page = open_demo(browser, server, height=700)
     page.select_option("#model", "5")
     assert page.is_visible("#query") and page.is_visible("#passages")
     assert not page.is_visible("#text") and not page.is_visible("#question")
@@ -301,9 +303,7 @@ def test_served_retriever_shows_vectors_and_rankings(
 ) -> None:
     """A dense retriever: a query alone shows its vector, passages alone theirs, both a
     ranking by dot product; each as the API answers the same input."""
-    page = browser.new_page(viewport={"width": 1000, "height": 800})
-    page.goto(server + "/")
-    page.wait_for_selector("#model option", state="attached")
+    page = open_demo(browser, server, height=800)
     page.select_option("#model", "5")
     assert not page.is_visible("#retrieval-hint")
     page.select_option("#model", "6")

@@ -25,6 +25,7 @@ from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_heads import TextSimilarityHead
 from farm.modeling.tokenization import Tokenizer
 from farm.utils import set_all_seeds
+from tests.deploy_helpers import NO_FILES
 from tests.tiny_models import TinyModelFactory
 
 pytest.importorskip("onnxruntime")
@@ -59,9 +60,7 @@ def retriever(model_dir: Path, shared: bool, pooling: str, similarity: str
                             embeds_dropout_prob=0.1, pooling=pooling)
     tokenizer = Tokenizer.load(model_dir)
     processor = TextSimilarityProcessor(tokenizer, tokenizer, max_seq_len_query=24,
-                                        max_seq_len_passage=48, data_dir=None,
-                                        train_filename=None, dev_filename=None,
-                                        test_filename=None)
+                                        max_seq_len_passage=48, **NO_FILES)
     return model.eval(), processor
 
 

@@ -35,6 +35,7 @@ import torch
 from torch import Tensor, nn
 
 from farm import __version__
+from farm.conversion.onnx_model import is_onnx_model_dir, new_session
 from farm.conversion.transformers import probe_batch
 from farm.errors import FarmError
 from farm.modeling.adaptive_model import FORMAT_VERSION, MODEL_META, AdaptiveModel
@@ -118,14 +119,9 @@ def _output_folder(output_dir: str | Path) -> Path:
     the export would overwrite (an earlier ONNX export there is replaced)."""
     output_dir = Path(output_dir)
     meta_file = output_dir / MODEL_META
-    if meta_file.is_file():
-        try:
-            backend = json.loads(meta_file.read_text()).get("backend")
-        except (json.JSONDecodeError, AttributeError):
-            backend = None
-        if backend != "onnx":
-            raise FarmError(f"{output_dir} holds a saved FARM model ({meta_file}); the ONNX "
-                            "export would overwrite it. Export into another folder.")
+    if meta_file.is_file() and not is_onnx_model_dir(output_dir):
+        raise FarmError(f"{output_dir} holds a saved FARM model ({meta_file}); the ONNX "
+                        "export would overwrite it. Export into another folder.")
     output_dir.mkdir(parents=True, exist_ok=True)
     return output_dir
 
@@ -292,8 +288,6 @@ def _verify(onnx_file: Path, config: Any, run_torch: Callable[[dict[str, Tensor]
             names: list[str]) -> None:
     """Compare ONNX Runtime and PyTorch (``run_torch``) on a batch unlike the traced one
     (3 x 13 tokens of ``config``'s vocabulary, one row padded); ``names`` name the outputs."""
-    from farm.conversion.onnx_model import new_session
-
     generator = torch.Generator().manual_seed(1)
     input_ids = torch.randint(0, int(config.vocab_size), (3, 13), generator=generator)
     padding_mask = torch.ones_like(input_ids)

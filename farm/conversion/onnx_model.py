@@ -147,7 +147,6 @@ class OnnxAdaptiveModel(nn.Module):
         self.prediction_heads = nn.ModuleList(heads)
         self.lm_output_types = list(lm_output_types)
         self.language_model = OnnxLanguageModelInfo(config, language)
-        self.input_names = [i.name for i in session.get_inputs()]
         self.source_dir = source_dir
 
     @classmethod

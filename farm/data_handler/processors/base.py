@@ -151,6 +151,29 @@ class Processor:
         """
         raise NotImplementedError
 
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """How many samples each input dict yields (``StreamingDataSilo`` sizes its epochs by
+        it, as an input may yield several: QA passages, LM sequences, NER windows).
+
+        The default featurizes the dicts and counts the samples of each basket (one basket
+        per input dict); a subclass overrides it where it can count more cheaply. The count
+        of an input must not depend on the other inputs passed with it.
+
+        Args:
+            dicts (list[dict[str, Any]]): Input dicts, as :meth:`file_to_dicts` makes them.
+
+        Returns:
+            list[int]: One count per input dict.
+        """
+        baskets = self.dataset_from_dicts(dicts, return_baskets=True, log_sample=False)[3]
+        if len(baskets) != len(dicts):
+            raise FarmError(
+                f"{type(self).__name__}.dataset_from_dicts made {len(baskets)} baskets of "
+                f"{len(dicts)} input dicts, so their samples cannot be counted per input; "
+                "override samples_per_input(dicts) to return one count per input dict."
+            )
+        return [len(basket.samples) for basket in baskets]
+
     def prepare(self, dicts: list[dict[str, Any]]) -> None:
         """Learn from all inputs of a split what featurizing them needs, before the split is
         cut into chunks for worker processes (e.g. a regression task's label scaler, which

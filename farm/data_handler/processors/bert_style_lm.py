@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class BertStyleLMProcessor(Processor):
     Special tokens are never chosen. With ``next_sent_pred`` a sequence is a pair of segments
     whose second follows the first in the document or, half of the time, is taken from a
     random other document of the whole file. The random choices are seeded by ``seed`` and
-    the document's position, so the same data gives the same samples every time.
+    the document's text, so the same data gives the same samples every time.
 
     Features: ``input_ids``, ``padding_mask``, ``segment_ids``, ``lm_label_ids`` (the true
     token at chosen positions, -100 elsewhere) and with ``next_sent_pred``
@@ -153,11 +154,7 @@ class BertStyleLMProcessor(Processor):
         if not dicts:
             return self.empty_result(return_baskets)
         ids = list(indices) if indices is not None else list(range(len(dicts)))
-        layout = SpecialLayout.of(self.tokenizer)
-        capacity = self.max_seq_len - (layout.n_pair if self.next_sent_pred else layout.n_single)
-        if capacity < 2:
-            raise ValueError(f"max_seq_len={self.max_seq_len} leaves {capacity} tokens besides "
-                             "the special tokens; raise max_seq_len.")
+        layout, capacity = self._layout()
         docs, salts = self._tokenized_documents(dicts)
         usable = self._usable(docs, dicts)
         mask_id, replacement_ids = self._mask_vocabulary()
@@ -168,11 +165,15 @@ class BertStyleLMProcessor(Processor):
         baskets = [SampleBasket(id_internal=i, raw=d) for i, d in zip(ids, dicts, strict=True)]
         corpus = [docs[k] for k in usable]
         n_truncated = n_cut = n_masked = n_tokens = 0
+        repeats: Counter[int] = Counter()
         for position, k in enumerate(usable):
-            # Seeded per document (by position and content), so a document's samples do not
-            # depend on the others, and equal positions in other files get other masks.
-            rng = np.random.default_rng([self.seed, k, salts[k]])
-            pairs, cut = self._sequences(position, corpus, capacity, rng)
+            # Packing is seeded by the document's text alone, so the number of sequences a
+            # document yields does not depend on its position or on the documents it is
+            # featurized with (a streamed epoch counts them beforehand). Masks are seeded
+            # also by how often the same text came before: a repeated document gets others.
+            pairs, cut = self._sequences(position, corpus, capacity, self._packing_rng(salts[k]))
+            rng = np.random.default_rng([self.seed, salts[k], repeats[salts[k]]])
+            repeats[salts[k]] += 1
             n_cut += cut
             for s, (a, b, is_next) in enumerate(pairs):
                 if b is not None:
@@ -206,6 +207,41 @@ class BertStyleLMProcessor(Processor):
         if return_baskets:
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
+
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """The number of sequences each document yields (packing and pairing only, no
+        masking); documents too short to use yield none.
+
+        Args:
+            dicts (list[dict[str, Any]]): Documents, as for :meth:`dataset_from_dicts`.
+
+        Returns:
+            list[int]: One count per document.
+        """
+        if not dicts:
+            return []
+        _, capacity = self._layout()
+        docs, salts = self._tokenized_documents(dicts)
+        usable = self._usable(docs, dicts)
+        corpus = [docs[k] for k in usable]
+        counts = [0] * len(dicts)
+        for position, k in enumerate(usable):
+            rng = self._packing_rng(salts[k])
+            counts[k] = len(self._sequences(position, corpus, capacity, rng)[0])
+        return counts
+
+    def _packing_rng(self, salt: int) -> np.random.Generator:
+        """The generator of a document's packing and pairing choices (seeded by its text)."""
+        return np.random.default_rng([self.seed, salt])
+
+    def _layout(self) -> tuple[SpecialLayout, int]:
+        """The tokenizer's special-token layout, and the tokens of text a sequence holds."""
+        layout = SpecialLayout.of(self.tokenizer)
+        capacity = self.max_seq_len - (layout.n_pair if self.next_sent_pred else layout.n_single)
+        if capacity < 2:
+            raise ValueError(f"max_seq_len={self.max_seq_len} leaves {capacity} tokens besides "
+                             "the special tokens; raise max_seq_len.")
+        return layout, capacity
 
     def _sequences(
         self, position: int, corpus: list[list[Piece]], capacity: int, rng: np.random.Generator

@@ -312,6 +312,10 @@ class DelimitedProcessor(Processor):
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
 
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """One sample per input (long texts are truncated, never split)."""
+        return [1] * len(dicts)
+
     def prepare(self, dicts: list[dict[str, Any]]) -> None:
         """Fit the scaler of each regression task that has none on these inputs' labels."""
         for name, task in self.tasks.items():

@@ -222,6 +222,15 @@ class NERProcessor(Processor):
             )
         return capacity, overlap
 
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """Windows per sentence: one, or several for a sentence longer than ``max_seq_len``
+        (none for a sentence without words)."""
+        if not dicts:
+            return []
+        dataset = self.dataset_from_dicts(dicts, indices=list(range(len(dicts))),
+                                          log_sample=False)[0]
+        return _owner_counts(dataset, len(dicts))
+
     def dataset_from_dicts(
         self,
         dicts: list[dict[str, Any]],
@@ -296,6 +305,13 @@ class NERProcessor(Processor):
         if return_baskets:
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
+
+
+def _owner_counts(dataset: FeatureDataset, n_inputs: int) -> list[int]:
+    """Samples (windows) per input, from each window's ``window_position`` (input, ...)."""
+    owners = np.fromiter((int(p[0]) for p in dataset.features.get(WINDOW_POSITION, [])),
+                         dtype=np.int64)
+    return np.bincount(owners, minlength=n_inputs).tolist()
 
 
 def _window_arrays(

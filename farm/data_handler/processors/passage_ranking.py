@@ -241,6 +241,10 @@ class PassageRankingProcessor(Processor):
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
 
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """One sample per candidate passage of each query."""
+        return [len(self._candidates(d, i)[1]) for i, d in enumerate(dicts)]
+
     def _candidates(self, item: Any, position: int) -> tuple[str, list[dict[str, Any]]]:
         """The query and passages of one input dict, checked."""
         where = f"input dict {position}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -270,3 +271,19 @@ class DataSilo:
         if absent:
             logger.warning("Labels %s never occur in %s; their class weight is 0.", absent, source)
         return weights.tolist()
+
+
+# FARM's users import these from here; they live in their own modules, which import this one.
+_ELSEWHERE = {
+    "StreamingDataSilo": "farm.data_handler.streaming",
+    "DataSiloForCrossVal": "farm.data_handler.cross_validation",
+    "DataSiloForHoldout": "farm.data_handler.cross_validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``from farm.data_handler.data_silo import StreamingDataSilo`` (and the cross-validation
+    silos) as in FARM, imported on first use to keep the module graph acyclic."""
+    if name in _ELSEWHERE:
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -55,6 +55,9 @@ class FeatureDataset(Dataset):
             raise ValueError(f"{len(references)} references for {self._len} samples.")
         self.references = list(references) if references is not None else None
         self._groups: np.ndarray | None = None
+        #: For a :meth:`subset`: the samples' positions in the dataset it was taken from
+        #: (as ``torch.utils.data.Subset.indices``, which FARM's folds were).
+        self.indices: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self._len
@@ -107,7 +110,9 @@ class FeatureDataset(Dataset):
         """A new dataset with the samples at ``indices``."""
         picked = {name: [values[i] for i in indices] for name, values in self.features.items()}
         refs = [self.references[i] for i in indices] if self.references is not None else None
-        return FeatureDataset(picked, self.pad_values, refs)
+        subset = FeatureDataset(picked, self.pad_values, refs)
+        subset.indices = np.asarray(indices, dtype=np.int64)
+        return subset
 
     @classmethod
     def concat(cls, datasets: Sequence[FeatureDataset]) -> FeatureDataset:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -295,6 +296,18 @@ class Processor:
         """Hook for subclasses that mirror a task's label list in an attribute."""
 
     @staticmethod
+    def log_problematic(problematic_sample_ids: Iterable[Any],
+                        reasons: Sequence[str] = ()) -> None:
+        """Report inputs that could not be turned into samples and were skipped (FARM's
+        ``log_problematic``): their basket ids, and the first reasons if given."""
+        ids = sorted(problematic_sample_ids, key=str)
+        if not ids:
+            return
+        shown = "; ".join(reasons[:3])
+        logger.warning("Skipped %d input(s) that could not be turned into samples; their ids: "
+                       "%s%s", len(ids), ids[:20], f" (first: {shown})" if shown else "")
+
+    @staticmethod
     def log_sample(basket: SampleBasket) -> None:
         """Log the first sample of a basket (done once per preprocessing run)."""
         if basket.samples:
@@ -306,10 +319,12 @@ class Processor:
         return {"input_ids": int(tokenizer.pad_token_id or 0)}
 
     @staticmethod
-    def empty_result(return_baskets: bool) -> tuple[Any, ...]:
-        """What :meth:`dataset_from_dicts` returns for no input."""
+    def empty_result(return_baskets: bool, problematic: set[Any] | None = None
+                     ) -> tuple[Any, ...]:
+        """What :meth:`dataset_from_dicts` returns for no (usable) input."""
         dataset = FeatureDataset({})
-        return (dataset, [], set(), []) if return_baskets else (dataset, [], set())
+        problematic = problematic or set()
+        return (dataset, [], problematic, []) if return_baskets else (dataset, [], problematic)
 
 
 def constructor_parameters(cls: type) -> list[str]:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset, TensorDataset
 
 # Per-token label arrays are padded with the value that cross-entropy ignores.
 LABEL_PAD_VALUE = -100
@@ -90,6 +90,16 @@ class FeatureDataset(Dataset):
     @groups.deleter
     def groups(self) -> None:
         self._groups = None
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """All samples as padded tensors, one per feature in :attr:`tensor_names` order (as
+        ``TensorDataset.tensors``, which FARM's datasets were). Built on each access: for
+        inspecting data, not for training loops."""
+        if not self._len:
+            return ()
+        batch = Collator(self.pad_values)([self[i] for i in range(self._len)])
+        return tuple(batch[name] for name in self.tensor_names)
 
     @property
     def lengths(self) -> np.ndarray:
@@ -209,3 +219,32 @@ class Collator:
                     out[row, : len(array)] = array
             batch[name] = torch.from_numpy(out)
         return batch
+
+
+def convert_features_to_dataset(features: Sequence[Mapping[str, Any]]
+                                ) -> tuple[TensorDataset, list[str]]:
+    """FARM's helper: feature dicts (one per sample, arrays or lists) to a ``TensorDataset``
+    of padded tensors and the names of its tensors, in the first dict's order.
+
+    Example:
+        >>> dataset, names = convert_features_to_dataset(
+        ...     [{"input_ids": [101, 7, 102]}, {"input_ids": [101, 102]}])
+        >>> names, dataset.tensors[0].shape
+        (['input_ids'], torch.Size([2, 3]))
+    """
+    if not features:
+        raise ValueError("convert_features_to_dataset needs at least one feature dict.")
+    names = list(features[0])
+    batch = Collator({})([{name: np.asarray(f[name]) for name in names} for f in features])
+    return TensorDataset(*(batch[name] for name in names)), names
+
+
+class ConcatTensorDataset(ConcatDataset):
+    """Several ``TensorDataset``s as one (FARM's), with ``tensors`` joined along the samples."""
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        parts = [getattr(d, "tensors", None) for d in self.datasets]
+        if any(p is None for p in parts):
+            raise TypeError("ConcatTensorDataset.tensors needs datasets that have tensors.")
+        return tuple(torch.cat(columns) for columns in zip(*parts, strict=True))

@@ -11,8 +11,10 @@ from typing import Any, ClassVar
 
 from transformers import PreTrainedTokenizerBase
 
+from farm.compat import warn_once
 from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import FeatureDataset
+from farm.data_handler.labels import REGRESSION, regression_metric
 from farm.data_handler.samples import SampleBasket
 from farm.errors import DataFileError, FarmError, did_you_mean
 from farm.modeling.tokenization import Tokenizer
@@ -37,10 +39,15 @@ class Processor:
         train_filename (str | Path | None): Training file in ``data_dir``.
         dev_filename (str | Path | None): Dev file; ``None`` splits ``dev_split`` off train.
         test_filename (str | Path | None): Test file.
-        dev_split (float): Share of the training data used as dev set without a dev file.
+        dev_split (float | None): Share of the training data used as dev set without a dev
+            file (``None``: none, as 0).
         data_dir (str | Path | None): Folder of the data files.
         tasks (dict[str, dict[str, Any]] | None): Tasks as made by :meth:`add_task`.
         dev_stratification (bool): Keep the label ratios when splitting dev off train.
+        proxies (Any): FARM's download proxies; accepted, without effect (data sets are
+            never downloaded).
+        multithreading_rust (bool): FARM's switch of the Rust tokenizer's threads; accepted,
+            without effect (FARM manages them: on in the main process, off in workers).
     """
 
     subclasses: ClassVar[dict[str, type[Processor]]] = {}
@@ -61,15 +68,20 @@ class Processor:
         train_filename: str | Path | None,
         dev_filename: str | Path | None,
         test_filename: str | Path | None,
-        dev_split: float,
+        dev_split: float | None,
         data_dir: str | Path | None,
         tasks: dict[str, dict[str, Any]] | None = None,
         dev_stratification: bool = False,
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         if not getattr(tokenizer, "is_fast", False):
             raise FarmError(
                 "The processor needs a fast tokenizer; load one with Tokenizer.load(...)."
             )
+        _farm_arguments(type(self).__name__, proxies, multithreading_rust)
+        if dev_split is None:  # FARM's "no dev split"
+            dev_split = 0.0
         if not 0.0 <= dev_split < 1.0:
             raise ValueError(f"dev_split must be in [0, 1); got {dev_split}.")
         self.tokenizer = tokenizer
@@ -124,7 +136,8 @@ class Processor:
             "task_type": task_type,
             "text_column_name": text_column_name,
         }
-        if task_type == "regression":
+        if task_type == REGRESSION:
+            self.tasks[name]["metric"] = regression_metric(metric)
             self.tasks[name].update(scaler_mean=scaler_mean, scaler_scale=scaler_scale)
         elif scaler_mean is not None or scaler_scale is not None:
             raise ValueError(
@@ -273,6 +286,65 @@ class Processor:
         return processor
 
     @classmethod
+    def load(
+        cls,
+        processor_name: str,
+        data_dir: str | Path | None,
+        tokenizer: PreTrainedTokenizerBase,
+        max_seq_len: int,
+        train_filename: str | Path | None,
+        dev_filename: str | Path | None,
+        test_filename: str | Path | None,
+        dev_split: float | None,
+        **kwargs: Any,
+    ) -> Processor:
+        """FARM's factory: build the processor class named ``processor_name`` (a key of
+        :attr:`subclasses`) with these arguments and ``kwargs``.
+
+        Example:
+            >>> processor = Processor.load("TextClassificationProcessor", "data/sentiment",
+            ...     tokenizer, 128, "train.tsv", None, "test.tsv", 0.1, label_list=["a", "b"],
+            ...     metric="acc")
+        """
+        # The concrete processors import this module, so the factory is imported on use.
+        from farm.data_handler.processors.factory import load_processor
+
+        return load_processor(processor_name, data_dir, tokenizer, max_seq_len, train_filename,
+                              dev_filename, test_filename, dev_split, **kwargs)
+
+    @classmethod
+    def convert_from_transformers(
+        cls,
+        tokenizer_name_or_path: str | Path,
+        task_type: str,
+        max_seq_len: int,
+        doc_stride: int,
+        revision: str | None = None,
+        tokenizer_class: str | None = None,
+        tokenizer_args: dict[str, Any] | None = None,
+        use_fast: bool = True,
+    ) -> Processor:
+        """FARM's helper: the processor for a Hugging Face model's ``task_type``
+        (``"question_answering"``, ``"embeddings"``, ``"text_classification"``, ``"ner"``),
+        with its tokenizer and, for classification and NER, the labels of its config.
+
+        Args:
+            tokenizer_name_or_path (str | Path): Hugging Face folder or hub name.
+            task_type (str): The task.
+            max_seq_len (int): Maximum tokens per sample.
+            doc_stride (int): Question answering: tokens between passage starts.
+            revision (str | None): Hub revision.
+            tokenizer_class (str | None): FARM's; accepted with a one-time warning.
+            tokenizer_args (dict[str, Any] | None): More ``Tokenizer.load`` options.
+            use_fast (bool): FARM's; a fast tokenizer is always used.
+        """
+        from farm.data_handler.processors.factory import processor_from_transformers
+
+        return processor_from_transformers(tokenizer_name_or_path, task_type, max_seq_len,
+                                           doc_stride, revision, tokenizer_class,
+                                           tokenizer_args, use_fast)
+
+    @classmethod
     def load_tokenizers(cls, load_dir: Path) -> dict[str, Any]:
         """The tokenizer argument(s) of the constructor, read from a saved processor's
         folder (a processor with two tokenizers, like ``TextSimilarityProcessor``, reads
@@ -340,3 +412,13 @@ def constructor_parameters(cls: type) -> list[str]:
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     return names
+
+
+def _farm_arguments(processor: str, proxies: Any, multithreading_rust: bool) -> None:
+    """Warn once about FARM processor arguments that have no effect here."""
+    if proxies is not None:
+        warn_once(f"{processor}(proxies=...)", "data sets are read from local files only")
+    if not multithreading_rust:
+        warn_once(f"{processor}(multithreading_rust=False)",
+                  "the fast tokenizer's threads are managed by FARM (on in the main process, "
+                  "off in preprocessing worker processes)")

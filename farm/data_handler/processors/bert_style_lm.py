@@ -12,7 +12,6 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
-from farm.data_handler.encoding import tokenized_view
 from farm.data_handler.lm_documents import read_documents, split_sentences
 from farm.data_handler.lm_masking import mask_tokens
 from farm.data_handler.lm_packing import (
@@ -26,6 +25,7 @@ from farm.data_handler.lm_packing import (
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samples import Sample, SampleBasket
 from farm.errors import DataFileError, FarmError, check_choice
+from farm.modeling.tokenization import tokenized_view
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +99,8 @@ class BertStyleLMProcessor(Processor):
         one_doc_per_line: bool = False,
         seed: int = 42,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         check_choice(next_sent_pred_style, NSP_STYLES, "next_sent_pred_style")
         if not 0.0 < masked_lm_prob < 1.0:
@@ -115,7 +117,7 @@ class BertStyleLMProcessor(Processor):
         super().__init__(
             tokenizer=tokenizer, max_seq_len=max_seq_len, train_filename=train_filename,
             dev_filename=dev_filename, test_filename=test_filename, dev_split=dev_split,
-            data_dir=data_dir,
+            data_dir=data_dir, proxies=proxies, multithreading_rust=multithreading_rust,
         )
         # Both tasks take their labels from the text itself, the dicts' "doc".
         self.add_task(LM_TASK, metric="perplexity", label_list=None, task_type="lm",
@@ -229,6 +231,36 @@ class BertStyleLMProcessor(Processor):
             rng = self._packing_rng(salts[k])
             counts[k] = len(self._sequences(position, corpus, capacity, rng)[0])
         return counts
+
+    def estimate_n_samples(self, filepath: str | Path, max_docs: int = 500) -> int:
+        """FARM's estimate of the sequences a file yields: those of its first ``max_docs``
+        documents, scaled by the file's lines over theirs.
+
+        Args:
+            filepath (str | Path): A text file as :meth:`file_to_dicts` reads it.
+            max_docs (int): Documents featurized for the estimate.
+
+        Returns:
+            int: Estimated number of samples (exact if the file has at most ``max_docs``
+            documents).
+        """
+        path = self.file_path(filepath)
+        docs = read_documents(path, self.one_doc_per_line, self.encoding, max_docs)
+        n_samples = sum(self.samples_per_input(docs))
+        with path.open(encoding=self.encoding) as handle:
+            n_lines = sum(1 for _ in handle)
+        if len(docs) < max_docs:
+            return n_samples
+        last = docs[-1]
+        lines_read = last["line"] + (0 if self.one_doc_per_line else len(last["doc"]))
+        return round(n_samples * n_lines / max(lines_read, 1))
+
+    def get_added_tokens(self) -> list[str]:
+        """The tokens added to the tokenizer's vocabulary (ids from ``tokenizer.vocab_size``
+        on), in id order: what the model's embeddings must be resized for."""
+        added = self.tokenizer.get_added_vocab()
+        return [t for t, i in sorted(added.items(), key=lambda x: x[1])
+                if i >= self.tokenizer.vocab_size]
 
     def _packing_rng(self, salt: int) -> np.random.Generator:
         """The generator of a document's packing and pairing choices (seeded by its text)."""

@@ -88,6 +88,8 @@ class NERProcessor(Processor):
         window_overlap: int | None = None,
         max_samples: int | None = None,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         self.label_list = label_list
         self.metric = metric
@@ -106,6 +108,7 @@ class NERProcessor(Processor):
             test_filename=test_filename,
             dev_split=dev_split,
             data_dir=data_dir,
+            proxies=proxies, multithreading_rust=multithreading_rust,
         )
         if metric is not None or label_list is not None:
             self.add_task(

@@ -97,6 +97,8 @@ class PassageRankingProcessor(Processor):
         quote_char: str | None = '"',
         max_samples: int | None = None,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         labels = [str(x) for x in label_list] if label_list is not None else list(LABEL_LIST)
         if len(labels) != 2:
@@ -104,7 +106,8 @@ class PassageRankingProcessor(Processor):
                              f"{LABEL_LIST}); got {labels}.")
         super().__init__(tokenizer=tokenizer, max_seq_len=max_seq_len,
                          train_filename=train_filename, dev_filename=dev_filename,
-                         test_filename=test_filename, dev_split=dev_split, data_dir=data_dir)
+                         test_filename=test_filename, dev_split=dev_split, data_dir=data_dir,
+                         proxies=proxies, multithreading_rust=multithreading_rust,)
         self.label_list = labels
         self.metric = metric
         self.query_column_name = query_column_name

@@ -84,6 +84,8 @@ class SquadProcessor(Processor):
         max_answers: int = 6,
         encoding: str = "utf-8-sig",
         max_samples: int | None = None,
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         if max_samples is not None and max_samples < 1:
             raise ValueError(f"max_samples must be at least 1 (or None); got {max_samples}.")
@@ -100,7 +102,7 @@ class SquadProcessor(Processor):
         super().__init__(
             tokenizer=tokenizer, max_seq_len=max_seq_len, train_filename=train_filename,
             dev_filename=dev_filename, test_filename=test_filename, dev_split=dev_split,
-            data_dir=data_dir,
+            data_dir=data_dir, proxies=proxies, multithreading_rust=multithreading_rust,
         )
         # Labels come from each question's "qas" entry; "qas" is what a labelled dict holds.
         self.add_task(name=DEFAULT_TASK, metric=metric, label_list=self.label_list,

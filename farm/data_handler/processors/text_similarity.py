@@ -111,6 +111,8 @@ class TextSimilarityProcessor(Processor):
         label_list: list[str] | None = None,
         seed: int = 42,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         if num_positives != 1:
             raise ValueError(
@@ -130,6 +132,7 @@ class TextSimilarityProcessor(Processor):
             tokenizer=query_tokenizer, max_seq_len=max_seq_len_passage,
             train_filename=train_filename, dev_filename=dev_filename,
             test_filename=test_filename, dev_split=dev_split, data_dir=data_dir or None,
+            proxies=proxies, multithreading_rust=multithreading_rust,
         )
         self.query_tokenizer = query_tokenizer
         self.passage_tokenizer = passage_tokenizer

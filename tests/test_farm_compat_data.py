@@ -440,3 +440,21 @@ def test_collator_and_feature_dataset_tensors_agree() -> None:
     assert torch.equal(dataset.tensors[0], Collator(dataset.pad_values)(
         [dataset[0], dataset[1]])["input_ids"])
     assert FeatureDataset({}).tensors == ()
+
+
+def test_data_silo_loads_dicts_and_counts_samples(tiny_bert_dir: Path, tmp_path: Path) -> None:
+    """FARM's ``DataSilo._load_data(train_dicts=...)`` and ``n_samples(name)``."""
+    write_tsv(tmp_path / "test.tsv", separable_rows(6, seed=4))
+    processor = TextClassificationProcessor(Tokenizer.load(tiny_bert_dir), 32, tmp_path,
+                                            label_list=LABELS, metric="acc", dev_split=0.25,
+                                            train_filename=None)
+    silo = DataSilo(processor, batch_size=4, automatic_loading=False)
+    train = [{"text": t, "text_classification_label": label}
+             for t, label in separable_rows(12, seed=5)]
+    silo._load_data(train_dicts=train)
+    assert (silo.n_samples("train"), silo.n_samples("dev"), silo.n_samples("test")) == (9, 3, 6)
+    given_dev = DataSilo(processor, batch_size=4, automatic_loading=False)
+    given_dev._load_data(train_dicts=train, dev_dicts=train[:2])
+    assert (given_dev.n_samples("train"), given_dev.n_samples("dev")) == (12, 2)
+    with pytest.raises(ValueError, match="Unknown dataset_name 'training'"):
+        silo.n_samples("training")

@@ -11,7 +11,11 @@ import pytest
 import torch
 
 from farm.data_handler.data_silo import DataSilo
-from farm.data_handler.processor import PassageRankingProcessor, Processor
+from farm.data_handler.processor import (
+    PassageRankingProcessor,
+    Processor,
+    TextClassificationProcessor,
+)
 from farm.data_handler.streaming import StreamingDataset, StreamingDataSilo
 from farm.errors import DataFileError
 from farm.modeling.tokenization import Tokenizer
@@ -221,3 +225,33 @@ def test_the_stream_makes_up_for_inputs_that_give_fewer_samples_than_counted(
         batches = list(part)
     assert len(batches) == len(part) == math.ceil(int(inflated.sum()) / 4)
     assert "batches counted for this epoch" in caplog.text
+
+
+class SkippingProcessor(TextClassificationProcessor):
+    """Inputs whose text says "skip" give no sample (as problematic DPR dicts do)."""
+
+    def dataset_from_dicts(self, dicts: list[dict], indices: list[int] | None = None,
+                           return_baskets: bool = False, log_sample: bool = True) -> tuple:
+        kept = [d for d in dicts if "skip" not in d["text"]]
+        if not kept:
+            return self.empty_result(return_baskets, set(range(len(dicts))))
+        return super().dataset_from_dicts(kept, return_baskets=return_baskets,
+                                          log_sample=log_sample)
+
+    def samples_per_input(self, dicts: list[dict]) -> list[int]:
+        return [0 if "skip" in d["text"] else 1 for d in dicts]
+
+
+def test_a_buffer_without_samples_keeps_the_waiting_ones(tiny_bert_dir: Path, tmp_path: Path
+                                                        ) -> None:
+    rows = [(f"good film {i}", "positive") for i in range(4)]
+    rows += [(f"skip this {i}", "negative") for i in range(4)]
+    rows += [(f"bad film {i}", "negative") for i in range(2)]
+    write_tsv(tmp_path / "train.tsv", rows)
+    processor = SkippingProcessor(Tokenizer.load(tiny_bert_dir), 32, tmp_path,
+                                  label_list=["negative", "positive"], metric="acc",
+                                  test_filename=None, dev_split=0.0)
+    silo = StreamingDataSilo(processor, batch_size=3, dataloader_workers=0, shuffle_buffer=4)
+    batches = list(silo.get_data_loader("train"))  # type: ignore[arg-type]
+    assert silo.counts["train"] == 6 and len(batches) == 2
+    assert sum(len(b["input_ids"]) for b in batches) == 6

@@ -160,7 +160,10 @@ class StreamingDataset(IterableDataset):
         for buffer, last in chunked(self._own_dicts(worker_id, n_workers), self.shuffle_buffer):
             buffer = [buffer[i] for i in rng.permutation(len(buffer))]
             dataset = self.processor.dataset_from_dicts(buffer, log_sample=False)[0]
-            pool = dataset if waiting is None else FeatureDataset.concat([waiting, dataset])
+            if waiting is None or not len(dataset):  # a buffer may give no samples at all
+                pool = dataset if waiting is None else waiting
+            else:
+                pool = FeatureDataset.concat([waiting, dataset])
             order = rng.permutation(len(pool))
             n_used = len(pool) if last else len(pool) - len(pool) % self.batch_size
             yield from self._batches(pool, order[:n_used], rng)

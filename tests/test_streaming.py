@@ -17,7 +17,7 @@ from farm.data_handler.processor import (
     TextClassificationProcessor,
 )
 from farm.data_handler.streaming import StreamingDataset, StreamingDataSilo
-from farm.errors import DataFileError
+from farm.errors import DataFileError, FarmError
 from farm.modeling.tokenization import Tokenizer
 from tests.dpr_helpers import dpr_records, write_dpr_file
 from tests.farm_helpers import (
@@ -255,3 +255,21 @@ def test_a_buffer_without_samples_keeps_the_waiting_ones(tiny_bert_dir: Path, tm
     batches = list(silo.get_data_loader("train"))  # type: ignore[arg-type]
     assert silo.counts["train"] == 6 and len(batches) == 2
     assert sum(len(b["input_ids"]) for b in batches) == 6
+
+
+def test_default_sample_count_reads_the_baskets(tiny_bert_dir: Path) -> None:
+    """A processor written from ``Processor`` is counted through its baskets."""
+    from farm.data_handler.samples import Sample, SampleBasket
+
+    class Doubling(Processor):
+        def dataset_from_dicts(self, dicts, indices=None, return_baskets=False,  # type: ignore[no-untyped-def]
+                               log_sample=True):
+            baskets = [SampleBasket(i, d, samples=[Sample(f"{i}-{k}", d) for k in
+                                                   range(d["n"])]) for i, d in enumerate(dicts)]
+            drop = sum(d.get("drop", 0) for d in dicts)
+            return None, [], set(), baskets[: len(baskets) - drop]
+
+    processor = Doubling(Tokenizer.load(tiny_bert_dir), 16, None, None, None, 0.0, None)
+    assert processor.samples_per_input([{"n": 2}, {"n": 0}, {"n": 3}]) == [2, 0, 3]
+    with pytest.raises(FarmError, match="override samples_per_input"):
+        processor.samples_per_input([{"n": 1}, {"n": 1, "drop": 1}])

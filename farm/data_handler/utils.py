@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from farm.compat import removed_function, warn_once
+from farm.compat import FeatureRemovedError, removed_function, removed_message, warn_once
 from farm.data_handler.conll import read_conll
 from farm.data_handler.dpr_records import read_dpr_record
 from farm.data_handler.json_stream import iter_json_objects
@@ -289,7 +289,8 @@ class _NoDownloads(Mapping[str, str]):
     """FARM's ``DOWNSTREAM_TASK_MAP``: empty; looking a data set up says how to get it."""
 
     def __getitem__(self, name: str) -> str:
-        raise removed_function("DOWNSTREAM_TASK_MAP", NO_DOWNLOADS, GET_DATA)()
+        raise FeatureRemovedError(removed_message(f"DOWNSTREAM_TASK_MAP[{name!r}]",
+                                                  NO_DOWNLOADS, GET_DATA))
 
     def __contains__(self, name: object) -> bool:
         return False

@@ -11,8 +11,7 @@ import logging
 import statistics
 from pathlib import Path
 
-from farm.data_handler.cross_validation import DataSiloForCrossVal
-from farm.data_handler.data_silo import DataSilo
+from farm.data_handler.data_silo import DataSilo, DataSiloForCrossVal
 from farm.data_handler.processor import TextClassificationProcessor
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.language_model import LanguageModel
@@ -44,11 +43,11 @@ def main() -> None:
     device, n_gpu = initialize_device_settings(use_cuda=True)
     processor = TextClassificationProcessor(
         tokenizer=Tokenizer.load(args.model), max_seq_len=64, data_dir=args.data_dir,
-        label_list=None, metric="acc", dev_split=0.0,
+        label_list=None, metric="acc", dev_split=0.2,
     )
     data_silo = DataSilo(processor=processor, batch_size=16)
-    folds = DataSiloForCrossVal.make(data_silo, sets=["train", "test"], n_splits=args.folds,
-                                     stratified=True, n_inner_splits=5)
+    folds = DataSiloForCrossVal.make(data_silo, sets=["train", "dev", "test"],
+                                     n_splits=args.folds, stratification=True)
     accuracies = []
     for number, fold in enumerate(folds):
         model = AdaptiveModel(

@@ -103,15 +103,17 @@ class TextSimilarityInferencer(Inferencer):
 
     def embed_queries(self, queries: list[str]) -> np.ndarray:
         """Query vectors ``(n_queries, hidden)``."""
-        dataset = self.processor.dataset_from_dicts([{"query": q} for q in queries],
-                                                    log_sample=False)[0]
+        dataset, _, problematic = self.processor.dataset_from_dicts(
+            [{"query": q} for q in queries], log_sample=False)
+        _refuse_problematic(problematic, "queries")
         return self._embed(dataset, queries=True)
 
     def embed_passages(self, passages: list[str | dict[str, str]]) -> np.ndarray:
         """Passage vectors ``(n_passages, hidden)``; a passage is a text or a dict with
         ``"text"`` (and ``"title"``)."""
-        dataset = self.processor.dataset_from_dicts([{"passages": [p]} for p in passages],
-                                                    log_sample=False)[0]
+        dataset, _, problematic = self.processor.dataset_from_dicts(
+            [{"passages": [p]} for p in passages], log_sample=False)
+        _refuse_problematic(problematic, "passages")
         return self._embed(dataset, queries=False)
 
     def retrieve(self, queries: list[str], passages: list[str | dict[str, str]],
@@ -178,3 +180,12 @@ class TextSimilarityInferencer(Inferencer):
 
 def _cpu(tensor: Tensor | None) -> Tensor | None:
     return tensor.float().cpu() if tensor is not None else None
+
+
+def _refuse_problematic(problematic: set[Any], what: str) -> None:
+    """Vectors are returned in input order, so no input may be skipped."""
+    if problematic:
+        raise FarmError(
+            f"{what} at positions {sorted(problematic)[:10]} cannot be encoded (see the log "
+            f"for why); give non-empty texts so every input gets a vector."
+        )

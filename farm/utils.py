@@ -1,4 +1,5 @@
-"""Seeds, devices and experiment tracking (FARM's ``farm.utils``)."""
+"""Seeds, devices and experiment tracking (FARM's ``farm.utils``), and FARM's other helpers
+(``farm.legacy_utils``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,25 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from farm.legacy_utils import (
+    BaseMLLogger,
+    Benchmarker,
+    GracefulKiller,
+    all_gather_list,
+    all_reduce,
+    calc_chunksize,
+    convert_iob_to_simple_tags,
+    flatten_list,
+    format_log,
+    get_dict_checksum,
+    log_ascii_workers,
+    reformat_msmarco_dev,
+    reformat_msmarco_train,
+    stack,
+    to_numpy,
+    try_get,
+    write_msmarco_results,
+)
 from farm.tracking import (
     MLFlowLogger,
     StdoutLogger,
@@ -20,14 +40,31 @@ from farm.tracking import (
 )
 
 __all__ = [
+    "BaseMLLogger",
+    "Benchmarker",
+    "GracefulKiller",
     "MLFlowLogger",
     "StdoutLogger",
     "TensorBoardLogger",
     "Tracker",
+    "all_gather_list",
+    "all_reduce",
+    "calc_chunksize",
+    "convert_iob_to_simple_tags",
+    "flatten_list",
+    "format_log",
+    "get_dict_checksum",
     "get_tracker",
     "initialize_device_settings",
+    "log_ascii_workers",
+    "reformat_msmarco_dev",
+    "reformat_msmarco_train",
     "set_all_seeds",
     "set_tracker",
+    "stack",
+    "to_numpy",
+    "try_get",
+    "write_msmarco_results",
 ]
 
 logger = logging.getLogger(__name__)

@@ -12,6 +12,7 @@ import torch
 
 from farm.data_handler.data_silo import DataSilo
 from farm.data_handler.processor import TextSimilarityProcessor
+from farm.errors import FarmError
 from farm.eval import Evaluator
 from farm.infer import Inferencer
 from farm.infer_similarity import TextSimilarityInferencer
@@ -115,6 +116,10 @@ def test_saved_folder_and_inferencer(trained: tuple[Path, Trainer, dict[str, Any
     top = inferencer.retrieve([QUERY], CANDIDATES, top_k=2, passage_vectors=passage_vectors)
     assert [t["index"] for t in top[0]] == [r["index"] for r in ranking[:2]]
     assert top[0][0]["score"] == pytest.approx(ranking[0]["score"], abs=1e-4)
+    # A query that cannot be encoded is skipped by the processor (as FARM did); vectors in
+    # input order would then be shifted, so embed_* refuses.
+    with pytest.raises(FarmError, match=r"queries at positions \[1\] cannot be encoded"):
+        inferencer.embed_queries([QUERY, "  "])
 
 
 def test_interrupted_run_resumes_exactly(tiny_bert_dir: Path, tmp_path: Path) -> None:

@@ -148,3 +148,21 @@ def test_processor_masks_reproducibly(tiny_bert_dir: Path) -> None:
     first, again, other = labels(7), labels(7), labels(8)
     assert all((a == b).all() for a, b in zip(first, again, strict=True))
     assert any(len(a) != len(b) or (a != b).any() for a, b in zip(first, other, strict=False))
+
+
+def test_a_repeated_document_gets_other_masks_but_the_same_sequences(tiny_bert_dir: Path
+                                                                     ) -> None:
+    """Packing depends on a document's text only (a stream counts its sequences beforehand);
+    the masks of a repeated document differ, as the docs promise for repeating a corpus."""
+    doc = {"doc": documents(60)[0]}
+    processor = make_lm_processor(tiny_bert_dir, None, max_seq_len=16)
+    alone = processor.dataset_from_dicts([doc])[0]
+    twice = processor.dataset_from_dicts([{"doc": ["Other text."]}, doc, doc])[0]
+    n = len(alone)
+    assert n > 1 and len(twice) == 1 + 2 * n
+    assert processor.samples_per_input([doc, doc]) == [n, n]
+    first = twice.features["lm_label_ids"][1 : 1 + n]
+    second = twice.features["lm_label_ids"][1 + n :]
+    assert all(len(a) == len(b) for a, b in zip(first, second, strict=True))
+    assert any((a != b).any() for a, b in zip(first, second, strict=True))
+    assert all((a == b).all() for a, b in zip(alone.features["lm_label_ids"], first, strict=True))

@@ -150,14 +150,46 @@ def test_inference_dicts(tiny_bert_dir: Path) -> None:
     assert both[0]["passage_input_ids"].shape[0] == 3  # inference keeps every passage
     with pytest.raises(FarmError, match="Some input dicts have a 'query' and others"):
         processor.dataset_from_dicts([{"query": "q"}, {"passages": ["p"]}])
-    with pytest.raises(DataFileError, match="passages \\[1\\] have no 'label'"):
-        processor.dataset_from_dicts([{"query": "q", "passages": [
-            {"text": "a", "label": "positive"}, {"text": "b"}]}])
-    with pytest.raises(DataFileError, match="label 'pos'; use one of"):
-        processor.dataset_from_dicts([{"query": "q", "passages": [
-            {"text": "a", "label": "pos"}]}])
-    with pytest.raises(DataFileError, match="input dict 0 needs a 'query' string"):
-        processor.dataset_from_dicts([{"text": "q"}])
+
+
+
+def test_problematic_dicts_are_skipped_and_reported_as_farm_did(
+    tiny_bert_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    processor = make_processor(tiny_bert_dir)
+    good = {"query": "q", "passages": [{"text": "a", "label": "positive"},
+                                       {"text": "n", "label": "hard_negative"}]}
+    dicts = [
+        {"query": [1], "passages": good["passages"]},  # not a string
+        {"query": "q", "passages": [{"text2": "a", "label": "positive"}]},  # no text
+        {"query": "q", "passages": [{"text": "a", "label": "positive"}, {"text": "b"}]},
+        {"query": "q", "passages": [{"text": "a", "label": "pos"}]},  # no positive left
+        {"text": "q"},
+        good,
+    ]
+    with caplog.at_level(logging.WARNING):
+        dataset, names, problematic, baskets = processor.dataset_from_dicts(
+            dicts, indices=[10, 11, 12, 13, 14, 15], return_baskets=True)
+    assert problematic == {10, 11, 12, 13, 14}
+    assert len(dataset) == 1 and [b.id_internal for b in baskets] == [15]
+    assert processor.samples_per_input(dicts) == [0, 0, 0, 0, 0, 1]
+    assert "Skipped 5 input(s)" in caplog.text and "passages [1] have no 'label'" in caplog.text
+    nothing = processor.dataset_from_dicts(dicts[:2])
+    assert len(nothing[0]) == 0 and nothing[2] == {0, 1}
+
+
+def test_passages_labelled_otherwise_are_left_out_as_farm_did(
+    tiny_bert_dir: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    processor = make_processor(tiny_bert_dir, num_hard_negatives=2)
+    item = {"query": "q", "passages": [
+        {"text": "a", "label": "positive"}, {"text": "n", "label": "hard_negative"},
+        {"text": "x", "label": "negative", "passage_id": "7"}]}
+    with caplog.at_level(logging.WARNING):
+        dataset, _, problematic = processor.dataset_from_dicts([item])
+    assert problematic == set()
+    assert dataset.features[LABELS][0].tolist() == [1, 0]  # the 'negative' one is left out
+    assert "Left out 1 passages labelled ['negative']" in caplog.text
 
 
 def test_constructor_checks(tiny_bert_dir: Path) -> None:

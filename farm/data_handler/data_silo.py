@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
@@ -90,9 +91,27 @@ class DataSilo:
 
     def load_data(self) -> None:
         """Read, split and featurize the files (or take them from the cache)."""
+        self._load_data()
+
+    def _load_data(
+        self,
+        train_dicts: list[dict[str, Any]] | None = None,
+        dev_dicts: list[dict[str, Any]] | None = None,
+        test_dicts: list[dict[str, Any]] | None = None,
+    ) -> None:
+        """FARM's way to load input dicts instead of files: each split given as dicts is
+        featurized as such, the others are read from the processor's files; a dev set is
+        split off the training data as for files. The cache is used for files only.
+
+        Args:
+            train_dicts (list[dict[str, Any]] | None): Training inputs.
+            dev_dicts (list[dict[str, Any]] | None): Dev inputs.
+            test_dicts (list[dict[str, Any]] | None): Test inputs.
+        """
+        given = {"train": train_dicts, "dev": dev_dicts, "test": test_dicts}
         files = self._files()
         key = None
-        if self.caching:
+        if self.caching and all(v is None for v in given.values()):
             key = cache_key(
                 files,
                 {**self.processor.generate_config(), "tasks": self.processor.tasks},
@@ -104,7 +123,7 @@ class DataSilo:
                 self.processor.restore_tasks(meta["tasks"])
                 self._finish()
                 return
-        dicts = self._read_dicts(files)
+        dicts = self._read_dicts(files, given)
         for split in SPLITS:
             split_dicts = dicts[split]
             if split_dicts is not None:
@@ -125,19 +144,26 @@ class DataSilo:
         }
         return {s: processor.file_path(n) if n else None for s, n in names.items()}
 
-    def _read_dicts(self, files: dict[str, Path | None]) -> dict[str, list[dict] | None]:
+    def _read_dicts(self, files: dict[str, Path | None],
+                    given: dict[str, list[dict] | None] | None = None
+                    ) -> dict[str, list[dict] | None]:
+        given = given or dict.fromkeys(SPLITS)
         dicts: dict[str, list[dict] | None] = dict.fromkeys(SPLITS)
         for split in SPLITS:  # train first: a missing label_list is read from it
             path = files[split]
-            if path is not None:
+            if given[split] is not None:
+                dicts[split] = list(given[split] or [])
+                self._check_labels(dicts[split] or [], None)
+            elif path is not None:
                 dicts[split] = self.processor.file_to_dicts(path)
                 self._check_labels(dicts[split] or [], path)
                 logger.info("Read %d inputs from %s", len(dicts[split] or []), path)
-        if files["dev"] is None and dicts["train"] and self.processor.dev_split > 0:
+        has_dev = given["dev"] is not None or files["dev"] is not None
+        if not has_dev and dicts["train"] and self.processor.dev_split > 0:
             dicts["train"], dicts["dev"] = self._split_dev(dicts["train"])
         return dicts
 
-    def _check_labels(self, dicts: list[dict[str, Any]], path: Path) -> None:
+    def _check_labels(self, dicts: list[dict[str, Any]], path: Path | None) -> None:
         """Training and evaluation files need every task's labels."""
         for name, task in self.processor.tasks.items():
             if dicts and task["label_name"] not in dicts[0]:
@@ -218,6 +244,11 @@ class DataSilo:
         )
         return DataLoader(dataset, batch_sampler=batches, collate_fn=collate, generator=generator)
 
+    def n_samples(self, dataset_name: str) -> int:
+        """Number of samples of ``"train"``, ``"dev"`` or ``"test"`` (FARM's helper)."""
+        check_choice(dataset_name, list(SPLITS), "dataset_name")
+        return self.counts.get(dataset_name, 0)
+
     def get_data_loader(self, dataset_name: str) -> DataLoader | None:
         """The loader of ``"train"``, ``"dev"`` or ``"test"`` (None if that split is absent)."""
         if dataset_name not in self.loaders:
@@ -270,3 +301,19 @@ class DataSilo:
         if absent:
             logger.warning("Labels %s never occur in %s; their class weight is 0.", absent, source)
         return weights.tolist()
+
+
+# FARM's users import these from here; they live in their own modules, which import this one.
+_ELSEWHERE = {
+    "StreamingDataSilo": "farm.data_handler.streaming",
+    "DataSiloForCrossVal": "farm.data_handler.cross_validation",
+    "DataSiloForHoldout": "farm.data_handler.cross_validation",
+}
+
+
+def __getattr__(name: str) -> Any:
+    """``from farm.data_handler.data_silo import StreamingDataSilo`` (and the cross-validation
+    silos) as in FARM, imported on first use to keep the module graph acyclic."""
+    if name in _ELSEWHERE:
+        return getattr(importlib.import_module(_ELSEWHERE[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

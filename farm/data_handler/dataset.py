@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
+from torch.utils.data import ConcatDataset, Dataset, TensorDataset
 
 # Per-token label arrays are padded with the value that cross-entropy ignores.
 LABEL_PAD_VALUE = -100
@@ -55,6 +55,9 @@ class FeatureDataset(Dataset):
             raise ValueError(f"{len(references)} references for {self._len} samples.")
         self.references = list(references) if references is not None else None
         self._groups: np.ndarray | None = None
+        #: For a :meth:`subset`: the samples' positions in the dataset it was taken from
+        #: (as ``torch.utils.data.Subset.indices``, which FARM's folds were).
+        self.indices: np.ndarray | None = None
 
     def __len__(self) -> int:
         return self._len
@@ -89,6 +92,16 @@ class FeatureDataset(Dataset):
         self._groups = None
 
     @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        """All samples as padded tensors, one per feature in :attr:`tensor_names` order (as
+        ``TensorDataset.tensors``, which FARM's datasets were). Built on each access: for
+        inspecting data, not for training loops."""
+        if not self._len:
+            return ()
+        batch = Collator(self.pad_values)([self[i] for i in range(self._len)])
+        return tuple(batch[name] for name in self.tensor_names)
+
+    @property
     def lengths(self) -> np.ndarray:
         """Number of tokens of each sample: the length of its ``input_ids``, or for samples
         with inputs of several encoders (``query_input_ids``, ``passage_input_ids`` of
@@ -107,7 +120,9 @@ class FeatureDataset(Dataset):
         """A new dataset with the samples at ``indices``."""
         picked = {name: [values[i] for i in indices] for name, values in self.features.items()}
         refs = [self.references[i] for i in indices] if self.references is not None else None
-        return FeatureDataset(picked, self.pad_values, refs)
+        subset = FeatureDataset(picked, self.pad_values, refs)
+        subset.indices = np.asarray(indices, dtype=np.int64)
+        return subset
 
     @classmethod
     def concat(cls, datasets: Sequence[FeatureDataset]) -> FeatureDataset:
@@ -204,3 +219,32 @@ class Collator:
                     out[row, : len(array)] = array
             batch[name] = torch.from_numpy(out)
         return batch
+
+
+def convert_features_to_dataset(features: Sequence[Mapping[str, Any]]
+                                ) -> tuple[TensorDataset, list[str]]:
+    """FARM's helper: feature dicts (one per sample, arrays or lists) to a ``TensorDataset``
+    of padded tensors and the names of its tensors, in the first dict's order.
+
+    Example:
+        >>> dataset, names = convert_features_to_dataset(
+        ...     [{"input_ids": [101, 7, 102]}, {"input_ids": [101, 102]}])
+        >>> names, dataset.tensors[0].shape
+        (['input_ids'], torch.Size([2, 3]))
+    """
+    if not features:
+        raise ValueError("convert_features_to_dataset needs at least one feature dict.")
+    names = list(features[0])
+    batch = Collator({})([{name: np.asarray(f[name]) for name in names} for f in features])
+    return TensorDataset(*(batch[name] for name in names)), names
+
+
+class ConcatTensorDataset(ConcatDataset):
+    """Several ``TensorDataset``s as one (FARM's), with ``tensors`` joined along the samples."""
+
+    @property
+    def tensors(self) -> tuple[torch.Tensor, ...]:
+        parts = [getattr(d, "tensors", None) for d in self.datasets]
+        if any(p is None for p in parts):
+            raise TypeError("ConcatTensorDataset.tensors needs datasets that have tensors.")
+        return tuple(torch.cat(columns) for columns in zip(*parts, strict=True))

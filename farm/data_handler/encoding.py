@@ -15,6 +15,8 @@ from tokenizers import Encoding, Tokenizer
 from transformers import PreTrainedTokenizerBase
 from transformers.tokenization_utils_base import PaddingStrategy, TruncationStrategy
 
+from farm.modeling.tokenization import tokenized_view
+
 logger = logging.getLogger(__name__)
 
 _CHUNK = 4096  # texts per tokenizer call: bounds the memory of Python-side results
@@ -95,46 +97,6 @@ def sequence_features(encoding: Encoding) -> dict[str, np.ndarray]:
         "padding_mask": np.ones(len(ids), dtype=np.int8),
         "segment_ids": np.asarray(encoding.type_ids, dtype=np.int8),
     }
-
-
-def tokenized_view(encoding: Encoding, texts: Sequence[str]) -> dict[str, Any]:
-    """Tokens, character offsets and start-of-word flags of the non-special tokens.
-
-    Args:
-        encoding (Encoding): The encoding of ``texts`` (one text, or a pair).
-        texts (Sequence[str]): The text(s) the encoding was made from.
-
-    Returns:
-        dict[str, Any]: ``tokens``, ``offsets`` (start character of each token in its text),
-        ``start_of_word`` (the first token covering a word's first character, a word being
-        delimited by white space), and for pairs ``sequence_ids`` (0 or 1: which text each
-        token belongs to).
-    """
-    tokens, offsets, start_of_word, sequence_ids = [], [], [], []
-    covered = {0: 0, 1: 0}  # per text: end of the characters earlier tokens covered
-    for token, (start, end), special, seq in zip(
-        encoding.tokens, encoding.offsets, encoding.special_tokens_mask, encoding.sequence_ids,
-        strict=True,
-    ):
-        if special or seq is None:
-            continue
-        text = texts[seq]
-        # SentencePiece-style tokens ("▁word") may include the space before the word.
-        while start < end and text[start].isspace():
-            start += 1
-        tokens.append(token)
-        offsets.append(start)
-        start_of_word.append(
-            end > start
-            and start >= covered[seq]
-            and (start == 0 or text[start - 1].isspace())
-        )
-        covered[seq] = max(covered[seq], end)
-        sequence_ids.append(seq)
-    view: dict[str, Any] = {"tokens": tokens, "offsets": offsets, "start_of_word": start_of_word}
-    if len(texts) > 1:
-        view["sequence_ids"] = sequence_ids
-    return view
 
 
 class LazyTokenizedView(Mapping[str, Any]):

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from farm.compat import warn_once
 from farm.data_handler.dataset import LABEL_PAD_VALUE
 from farm.errors import DataFileError
 
@@ -31,6 +32,25 @@ CLASSIFICATION = "classification"
 MULTILABEL = "multilabel_classification"
 REGRESSION = "regression"
 TASK_TYPES = (CLASSIFICATION, MULTILABEL, REGRESSION)
+REGRESSION_METRICS = ["mse", "r2", "pear_spear"]
+#: Built-in metrics that compare class labels: meaningless (and failing) on regression values.
+LABEL_METRICS = {"acc", "f1_macro", "f1_micro", "acc_f1", "mcc", "seq_f1", "squad",
+                 "top_n_accuracy", "text_similarity_metric", "ranking", "perplexity"}
+
+
+def regression_metric(metric: Any) -> Any:
+    """The metric of a regression task: FARM always used ``mse`` there, whatever ``metric``
+    said, so class-label metrics (``"f1_macro"``, ...) are replaced by the regression
+    metrics, with a one-time warning; regression and custom metrics are kept."""
+    names = metric if isinstance(metric, list) else [metric]
+    wrong = [m for m in names if isinstance(m, str) and m in LABEL_METRICS]
+    if not wrong:
+        return metric
+    kept = [m for m in names if m not in wrong]
+    warn_once(f"metric={metric!r} for a regression task",
+              f"{wrong} compare class labels; a regression task is evaluated with "
+              f"{kept or REGRESSION_METRICS} (FARM always used mse)")
+    return kept or list(REGRESSION_METRICS)
 
 
 def task_type_of(task: dict[str, Any]) -> str:

@@ -51,6 +51,10 @@ class SampleBasket:
     id_external: str | None = None
     samples: list[Sample] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        if self.samples is None:  # FARM passed samples=None
+            self.samples = []
+
 
 def format_sample(sample: Sample) -> str:
     """A readable multi-line view of a sample, as logged once per preprocessing run."""

@@ -1,14 +1,33 @@
-"""Loading Hugging Face fast tokenizers (FARM's ``Tokenizer.load``)."""
+"""Loading Hugging Face fast tokenizers (FARM's ``Tokenizer.load``), and FARM's token-level
+helpers (``tokenize_with_metadata``, ``truncate_sequences``, ``insert_at_special_tokens_pos``,
+``tokenize_batch_question_answering``)."""
 
 from __future__ import annotations
 
+import importlib
 import logging
 from pathlib import Path
 from typing import Any
 
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
+from farm.compat import removed_class, warn_once
 from farm.errors import FarmError, did_you_mean
+from farm.modeling.token_metadata import (
+    insert_at_special_tokens_pos,
+    tokenize_with_metadata,
+    tokenized_view,
+    truncate_sequences,
+)
+
+__all__ = [
+    "EmbeddingTokenizer",
+    "Tokenizer",
+    "insert_at_special_tokens_pos",
+    "tokenize_with_metadata",
+    "tokenized_view",
+    "truncate_sequences",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -24,6 +43,11 @@ _LOAD_KWARGS = {
 _OWN_ARGS = {"pretrained_model_name_or_path", "do_lower_case", "use_fast"}
 # Arguments of FARM's old Tokenizer.load that no longer mean anything here.
 _IGNORED_FARM_KWARGS = {"tokenizer_class", "vocab_size"}
+
+EmbeddingTokenizer = removed_class(
+    "EmbeddingTokenizer", "word-embedding models (word2vec, GloVe, fasttext) are not supported",
+    "a transformer encoder with Tokenizer.load(model_name_or_path); for sentence vectors, "
+    "Inferencer.load(model, task_type='embeddings')")
 
 
 class Tokenizer:
@@ -49,9 +73,12 @@ class Tokenizer:
             do_lower_case (bool | None): Lower-case the input; ``None`` keeps the tokenizer's
                 own setting. Honoured by tokenizers that support the option (e.g. BERT).
             use_fast (bool): Accepted for FARM compatibility; FARM always uses fast
-                tokenizers because every task needs their character offsets.
+                tokenizers because every task needs their character offsets
+                (``use_fast=False`` logs a one-time warning).
             **kwargs: Options of ``AutoTokenizer.from_pretrained`` such as ``revision``,
-                ``cache_dir``, ``local_files_only`` or special tokens.
+                ``cache_dir``, ``local_files_only`` or special tokens. FARM's
+                ``tokenizer_class`` and ``vocab_size`` are accepted with a one-time warning:
+                the class is the one the model folder names.
 
         Returns:
             PreTrainedTokenizerBase: A fast tokenizer (``tokenizer.is_fast`` is True).
@@ -62,7 +89,8 @@ class Tokenizer:
         """
         for key in list(kwargs):
             if key in _IGNORED_FARM_KWARGS:
-                logger.info("Tokenizer.load: '%s' is not needed any more and is ignored.", key)
+                warn_once(f"Tokenizer.load({key}=...)", "the tokenizer class is the one the "
+                          "model folder names (AutoTokenizer), always a fast tokenizer")
                 kwargs.pop(key)
             elif key not in _LOAD_KWARGS:
                 raise TypeError(
@@ -70,9 +98,8 @@ class Tokenizer:
                     f"{did_you_mean(key, _LOAD_KWARGS | _OWN_ARGS)}"
                 )
         if not use_fast:
-            logger.warning(
-                "use_fast=False is ignored: FARM needs a fast tokenizer for offset mappings."
-            )
+            warn_once("Tokenizer.load(use_fast=False)",
+                      "FARM needs a fast tokenizer for offset mappings; one is loaded")
         if do_lower_case is not None:
             kwargs["do_lower_case"] = do_lower_case
         tokenizer = AutoTokenizer.from_pretrained(
@@ -99,3 +126,12 @@ def _lower_cases(tokenizer: PreTrainedTokenizerBase) -> bool:
     """Whether the tokenizer's normalizer lower-cases its input."""
     normalizer = tokenizer.backend_tokenizer.normalizer
     return normalizer is not None and normalizer.normalize_str("A") == "a"
+
+
+def __getattr__(name: str) -> Any:
+    """``tokenize_batch_question_answering`` makes FARM's ``SampleBasket`` objects, which
+    belong to the data handler; it lives there and is imported from here on first use."""
+    if name == "tokenize_batch_question_answering":
+        module = importlib.import_module("farm.data_handler.qa_tokenization")
+        return module.tokenize_batch_question_answering
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

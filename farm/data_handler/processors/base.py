@@ -5,13 +5,16 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 from transformers import PreTrainedTokenizerBase
 
+from farm.compat import warn_once
 from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import FeatureDataset
+from farm.data_handler.labels import REGRESSION, regression_metric
 from farm.data_handler.samples import SampleBasket
 from farm.errors import DataFileError, FarmError, did_you_mean
 from farm.modeling.tokenization import Tokenizer
@@ -36,10 +39,15 @@ class Processor:
         train_filename (str | Path | None): Training file in ``data_dir``.
         dev_filename (str | Path | None): Dev file; ``None`` splits ``dev_split`` off train.
         test_filename (str | Path | None): Test file.
-        dev_split (float): Share of the training data used as dev set without a dev file.
+        dev_split (float | None): Share of the training data used as dev set without a dev
+            file (``None``: none, as 0).
         data_dir (str | Path | None): Folder of the data files.
         tasks (dict[str, dict[str, Any]] | None): Tasks as made by :meth:`add_task`.
         dev_stratification (bool): Keep the label ratios when splitting dev off train.
+        proxies (Any): FARM's download proxies; accepted, without effect (data sets are
+            never downloaded).
+        multithreading_rust (bool): FARM's switch of the Rust tokenizer's threads; accepted,
+            without effect (FARM manages them: on in the main process, off in workers).
     """
 
     subclasses: ClassVar[dict[str, type[Processor]]] = {}
@@ -60,15 +68,20 @@ class Processor:
         train_filename: str | Path | None,
         dev_filename: str | Path | None,
         test_filename: str | Path | None,
-        dev_split: float,
+        dev_split: float | None,
         data_dir: str | Path | None,
         tasks: dict[str, dict[str, Any]] | None = None,
         dev_stratification: bool = False,
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         if not getattr(tokenizer, "is_fast", False):
             raise FarmError(
                 "The processor needs a fast tokenizer; load one with Tokenizer.load(...)."
             )
+        _farm_arguments(type(self).__name__, proxies, multithreading_rust)
+        if dev_split is None:  # FARM's "no dev split"
+            dev_split = 0.0
         if not 0.0 <= dev_split < 1.0:
             raise ValueError(f"dev_split must be in [0, 1); got {dev_split}.")
         self.tokenizer = tokenizer
@@ -123,7 +136,8 @@ class Processor:
             "task_type": task_type,
             "text_column_name": text_column_name,
         }
-        if task_type == "regression":
+        if task_type == REGRESSION:
+            self.tasks[name]["metric"] = regression_metric(metric)
             self.tasks[name].update(scaler_mean=scaler_mean, scaler_scale=scaler_scale)
         elif scaler_mean is not None or scaler_scale is not None:
             raise ValueError(
@@ -150,6 +164,29 @@ class Processor:
             ``return_baskets`` is True.
         """
         raise NotImplementedError
+
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """How many samples each input dict yields (``StreamingDataSilo`` sizes its epochs by
+        it, as an input may yield several: QA passages, LM sequences, NER windows).
+
+        The default featurizes the dicts and counts the samples of each basket (one basket
+        per input dict); a subclass overrides it where it can count more cheaply. The count
+        of an input must not depend on the other inputs passed with it.
+
+        Args:
+            dicts (list[dict[str, Any]]): Input dicts, as :meth:`file_to_dicts` makes them.
+
+        Returns:
+            list[int]: One count per input dict.
+        """
+        baskets = self.dataset_from_dicts(dicts, return_baskets=True, log_sample=False)[3]
+        if len(baskets) != len(dicts):
+            raise FarmError(
+                f"{type(self).__name__}.dataset_from_dicts made {len(baskets)} baskets of "
+                f"{len(dicts)} input dicts, so their samples cannot be counted per input; "
+                "override samples_per_input(dicts) to return one count per input dict."
+            )
+        return [len(basket.samples) for basket in baskets]
 
     def prepare(self, dicts: list[dict[str, Any]]) -> None:
         """Learn from all inputs of a split what featurizing them needs, before the split is
@@ -249,6 +286,65 @@ class Processor:
         return processor
 
     @classmethod
+    def load(
+        cls,
+        processor_name: str,
+        data_dir: str | Path | None,
+        tokenizer: PreTrainedTokenizerBase,
+        max_seq_len: int,
+        train_filename: str | Path | None,
+        dev_filename: str | Path | None,
+        test_filename: str | Path | None,
+        dev_split: float | None,
+        **kwargs: Any,
+    ) -> Processor:
+        """FARM's factory: build the processor class named ``processor_name`` (a key of
+        :attr:`subclasses`) with these arguments and ``kwargs``.
+
+        Example:
+            >>> processor = Processor.load("TextClassificationProcessor", "data/sentiment",
+            ...     tokenizer, 128, "train.tsv", None, "test.tsv", 0.1, label_list=["a", "b"],
+            ...     metric="acc")
+        """
+        # The concrete processors import this module, so the factory is imported on use.
+        from farm.data_handler.processors.factory import load_processor
+
+        return load_processor(processor_name, data_dir, tokenizer, max_seq_len, train_filename,
+                              dev_filename, test_filename, dev_split, **kwargs)
+
+    @classmethod
+    def convert_from_transformers(
+        cls,
+        tokenizer_name_or_path: str | Path,
+        task_type: str,
+        max_seq_len: int,
+        doc_stride: int,
+        revision: str | None = None,
+        tokenizer_class: str | None = None,
+        tokenizer_args: dict[str, Any] | None = None,
+        use_fast: bool = True,
+    ) -> Processor:
+        """FARM's helper: the processor for a Hugging Face model's ``task_type``
+        (``"question_answering"``, ``"embeddings"``, ``"text_classification"``, ``"ner"``),
+        with its tokenizer and, for classification and NER, the labels of its config.
+
+        Args:
+            tokenizer_name_or_path (str | Path): Hugging Face folder or hub name.
+            task_type (str): The task.
+            max_seq_len (int): Maximum tokens per sample.
+            doc_stride (int): Question answering: tokens between passage starts.
+            revision (str | None): Hub revision.
+            tokenizer_class (str | None): FARM's; accepted with a one-time warning.
+            tokenizer_args (dict[str, Any] | None): More ``Tokenizer.load`` options.
+            use_fast (bool): FARM's; a fast tokenizer is always used.
+        """
+        from farm.data_handler.processors.factory import processor_from_transformers
+
+        return processor_from_transformers(tokenizer_name_or_path, task_type, max_seq_len,
+                                           doc_stride, revision, tokenizer_class,
+                                           tokenizer_args, use_fast)
+
+    @classmethod
     def load_tokenizers(cls, load_dir: Path) -> dict[str, Any]:
         """The tokenizer argument(s) of the constructor, read from a saved processor's
         folder (a processor with two tokenizers, like ``TextSimilarityProcessor``, reads
@@ -272,6 +368,18 @@ class Processor:
         """Hook for subclasses that mirror a task's label list in an attribute."""
 
     @staticmethod
+    def log_problematic(problematic_sample_ids: Iterable[Any],
+                        reasons: Sequence[str] = ()) -> None:
+        """Report inputs that could not be turned into samples and were skipped (FARM's
+        ``log_problematic``): their basket ids, and the first reasons if given."""
+        ids = sorted(problematic_sample_ids, key=str)
+        if not ids:
+            return
+        shown = "; ".join(reasons[:3])
+        logger.warning("Skipped %d input(s) that could not be turned into samples; their ids: "
+                       "%s%s", len(ids), ids[:20], f" (first: {shown})" if shown else "")
+
+    @staticmethod
     def log_sample(basket: SampleBasket) -> None:
         """Log the first sample of a basket (done once per preprocessing run)."""
         if basket.samples:
@@ -283,10 +391,12 @@ class Processor:
         return {"input_ids": int(tokenizer.pad_token_id or 0)}
 
     @staticmethod
-    def empty_result(return_baskets: bool) -> tuple[Any, ...]:
-        """What :meth:`dataset_from_dicts` returns for no input."""
+    def empty_result(return_baskets: bool, problematic: set[Any] | None = None
+                     ) -> tuple[Any, ...]:
+        """What :meth:`dataset_from_dicts` returns for no (usable) input."""
         dataset = FeatureDataset({})
-        return (dataset, [], set(), []) if return_baskets else (dataset, [], set())
+        problematic = problematic or set()
+        return (dataset, [], problematic, []) if return_baskets else (dataset, [], problematic)
 
 
 def constructor_parameters(cls: type) -> list[str]:
@@ -302,3 +412,13 @@ def constructor_parameters(cls: type) -> list[str]:
         if not any(p.kind is p.VAR_KEYWORD for p in params):
             break
     return names
+
+
+def _farm_arguments(processor: str, proxies: Any, multithreading_rust: bool) -> None:
+    """Warn once about FARM processor arguments that have no effect here."""
+    if proxies is not None:
+        warn_once(f"{processor}(proxies=...)", "data sets are read from local files only")
+    if not multithreading_rust:
+        warn_once(f"{processor}(multithreading_rust=False)",
+                  "the fast tokenizer's threads are managed by FARM (on in the main process, "
+                  "off in preprocessing worker processes)")

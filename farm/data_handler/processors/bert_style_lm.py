@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,6 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
-from farm.data_handler.encoding import tokenized_view
 from farm.data_handler.lm_documents import read_documents, split_sentences
 from farm.data_handler.lm_masking import mask_tokens
 from farm.data_handler.lm_packing import (
@@ -25,6 +25,7 @@ from farm.data_handler.lm_packing import (
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samples import Sample, SampleBasket
 from farm.errors import DataFileError, FarmError, check_choice
+from farm.modeling.tokenization import tokenized_view
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class BertStyleLMProcessor(Processor):
     Special tokens are never chosen. With ``next_sent_pred`` a sequence is a pair of segments
     whose second follows the first in the document or, half of the time, is taken from a
     random other document of the whole file. The random choices are seeded by ``seed`` and
-    the document's position, so the same data gives the same samples every time.
+    the document's text, so the same data gives the same samples every time.
 
     Features: ``input_ids``, ``padding_mask``, ``segment_ids``, ``lm_label_ids`` (the true
     token at chosen positions, -100 elsewhere) and with ``next_sent_pred``
@@ -98,6 +99,8 @@ class BertStyleLMProcessor(Processor):
         one_doc_per_line: bool = False,
         seed: int = 42,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         check_choice(next_sent_pred_style, NSP_STYLES, "next_sent_pred_style")
         if not 0.0 < masked_lm_prob < 1.0:
@@ -114,7 +117,7 @@ class BertStyleLMProcessor(Processor):
         super().__init__(
             tokenizer=tokenizer, max_seq_len=max_seq_len, train_filename=train_filename,
             dev_filename=dev_filename, test_filename=test_filename, dev_split=dev_split,
-            data_dir=data_dir,
+            data_dir=data_dir, proxies=proxies, multithreading_rust=multithreading_rust,
         )
         # Both tasks take their labels from the text itself, the dicts' "doc".
         self.add_task(LM_TASK, metric="perplexity", label_list=None, task_type="lm",
@@ -153,11 +156,7 @@ class BertStyleLMProcessor(Processor):
         if not dicts:
             return self.empty_result(return_baskets)
         ids = list(indices) if indices is not None else list(range(len(dicts)))
-        layout = SpecialLayout.of(self.tokenizer)
-        capacity = self.max_seq_len - (layout.n_pair if self.next_sent_pred else layout.n_single)
-        if capacity < 2:
-            raise ValueError(f"max_seq_len={self.max_seq_len} leaves {capacity} tokens besides "
-                             "the special tokens; raise max_seq_len.")
+        layout, capacity = self._layout()
         docs, salts = self._tokenized_documents(dicts)
         usable = self._usable(docs, dicts)
         mask_id, replacement_ids = self._mask_vocabulary()
@@ -168,11 +167,15 @@ class BertStyleLMProcessor(Processor):
         baskets = [SampleBasket(id_internal=i, raw=d) for i, d in zip(ids, dicts, strict=True)]
         corpus = [docs[k] for k in usable]
         n_truncated = n_cut = n_masked = n_tokens = 0
+        repeats: Counter[int] = Counter()
         for position, k in enumerate(usable):
-            # Seeded per document (by position and content), so a document's samples do not
-            # depend on the others, and equal positions in other files get other masks.
-            rng = np.random.default_rng([self.seed, k, salts[k]])
-            pairs, cut = self._sequences(position, corpus, capacity, rng)
+            # Packing is seeded by the document's text alone, so the number of sequences a
+            # document yields does not depend on its position or on the documents it is
+            # featurized with (a streamed epoch counts them beforehand). Masks are seeded
+            # also by how often the same text came before: a repeated document gets others.
+            pairs, cut = self._sequences(position, corpus, capacity, self._packing_rng(salts[k]))
+            rng = np.random.default_rng([self.seed, salts[k], repeats[salts[k]]])
+            repeats[salts[k]] += 1
             n_cut += cut
             for s, (a, b, is_next) in enumerate(pairs):
                 if b is not None:
@@ -206,6 +209,71 @@ class BertStyleLMProcessor(Processor):
         if return_baskets:
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
+
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """The number of sequences each document yields (packing and pairing only, no
+        masking); documents too short to use yield none.
+
+        Args:
+            dicts (list[dict[str, Any]]): Documents, as for :meth:`dataset_from_dicts`.
+
+        Returns:
+            list[int]: One count per document.
+        """
+        if not dicts:
+            return []
+        _, capacity = self._layout()
+        docs, salts = self._tokenized_documents(dicts)
+        usable = self._usable(docs, dicts)
+        corpus = [docs[k] for k in usable]
+        counts = [0] * len(dicts)
+        for position, k in enumerate(usable):
+            rng = self._packing_rng(salts[k])
+            counts[k] = len(self._sequences(position, corpus, capacity, rng)[0])
+        return counts
+
+    def estimate_n_samples(self, filepath: str | Path, max_docs: int = 500) -> int:
+        """FARM's estimate of the sequences a file yields: those of its first ``max_docs``
+        documents, scaled by the file's lines over theirs.
+
+        Args:
+            filepath (str | Path): A text file as :meth:`file_to_dicts` reads it.
+            max_docs (int): Documents featurized for the estimate.
+
+        Returns:
+            int: Estimated number of samples (exact if the file has at most ``max_docs``
+            documents).
+        """
+        path = self.file_path(filepath)
+        docs = read_documents(path, self.one_doc_per_line, self.encoding, max_docs)
+        n_samples = sum(self.samples_per_input(docs))
+        with path.open(encoding=self.encoding) as handle:
+            n_lines = sum(1 for _ in handle)
+        if len(docs) < max_docs:
+            return n_samples
+        last = docs[-1]
+        lines_read = last["line"] + (0 if self.one_doc_per_line else len(last["doc"]))
+        return round(n_samples * n_lines / max(lines_read, 1))
+
+    def get_added_tokens(self) -> list[str]:
+        """The tokens added to the tokenizer's vocabulary (ids from ``tokenizer.vocab_size``
+        on), in id order: what the model's embeddings must be resized for."""
+        added = self.tokenizer.get_added_vocab()
+        return [t for t, i in sorted(added.items(), key=lambda x: x[1])
+                if i >= self.tokenizer.vocab_size]
+
+    def _packing_rng(self, salt: int) -> np.random.Generator:
+        """The generator of a document's packing and pairing choices (seeded by its text)."""
+        return np.random.default_rng([self.seed, salt])
+
+    def _layout(self) -> tuple[SpecialLayout, int]:
+        """The tokenizer's special-token layout, and the tokens of text a sequence holds."""
+        layout = SpecialLayout.of(self.tokenizer)
+        capacity = self.max_seq_len - (layout.n_pair if self.next_sent_pred else layout.n_single)
+        if capacity < 2:
+            raise ValueError(f"max_seq_len={self.max_seq_len} leaves {capacity} tokens besides "
+                             "the special tokens; raise max_seq_len.")
+        return layout, capacity
 
     def _sequences(
         self, position: int, corpus: list[list[Piece]], capacity: int, rng: np.random.Generator

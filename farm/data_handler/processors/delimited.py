@@ -86,6 +86,8 @@ class DelimitedProcessor(Processor):
         label_separator: str = ",",
         encoding: str = "utf-8-sig",
         skip_bad_rows: bool = False,
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         self.delimiter = delimiter
         self.quote_char = quote_char
@@ -106,6 +108,7 @@ class DelimitedProcessor(Processor):
             dev_split=dev_split,
             data_dir=data_dir,
             dev_stratification=dev_stratification,
+            proxies=proxies, multithreading_rust=multithreading_rust,
         )
 
     @property
@@ -260,8 +263,8 @@ class DelimitedProcessor(Processor):
         return_baskets: bool = False,
         log_sample: bool = True,
     ) -> tuple[Any, ...]:
-        """Tokenize dicts with ``"text"`` (and ``"text_b"`` for pairs) and labels where
-        present into features.
+        """Tokenize dicts with ``"text"`` (and ``"text_b"`` for pairs; FARM's ``{"text":
+        (text_a, text_b)}`` works too) and labels where present into features.
 
         Args:
             dicts (list[dict[str, Any]]): Inputs. A task's label may be absent from all of
@@ -276,10 +279,11 @@ class DelimitedProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
+        tupled = any(isinstance(d.get("text"), (tuple, list)) for d in dicts)
+        dicts = [_split_pair(d) for d in dicts] if tupled else dicts
         texts = [_text_of(d, i, "text") for i, d in enumerate(dicts)]
-        texts_b = (
-            [_text_of(d, i, "text_b") for i, d in enumerate(dicts)] if self.is_pair else None
-        )
+        pair = self.is_pair or tupled
+        texts_b = [_text_of(d, i, "text_b") for i, d in enumerate(dicts)] if pair else None
         encodings, n_truncated = encode_texts(self.tokenizer, texts, self.max_seq_len, texts_b)
         report_truncation(n_truncated, len(texts), self.max_seq_len)
         rows = [sequence_features(e) for e in encodings]
@@ -312,6 +316,10 @@ class DelimitedProcessor(Processor):
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
 
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """One sample per input (long texts are truncated, never split)."""
+        return [1] * len(dicts)
+
     def prepare(self, dicts: list[dict[str, Any]]) -> None:
         """Fit the scaler of each regression task that has none on these inputs' labels."""
         for name, task in self.tasks.items():
@@ -331,6 +339,15 @@ class DelimitedProcessor(Processor):
             out[task["label_tensor_name"]] = label_arrays(name, task, values,
                                                           self.label_separator)
         return out
+
+
+def _split_pair(item: dict[str, Any]) -> dict[str, Any]:
+    """FARM's text-pair convention ``{"text": (text_a, text_b)}`` as ``text`` and
+    ``text_b``."""
+    text = item.get("text")
+    if isinstance(text, (tuple, list)) and len(text) == 2 and "text_b" not in item:
+        return {**item, "text": text[0], "text_b": text[1]}
+    return item
 
 
 def _text_of(item: dict[str, Any], position: int, key: str) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.processors.text_classification import TextClassificationProcessor
@@ -19,10 +21,12 @@ class InferenceProcessor(TextClassificationProcessor):
         >>> dataset, tensor_names, _ = processor.dataset_from_dicts([{"text": "Hello"}])
     """
 
-    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_seq_len: int):
+    def __init__(self, tokenizer: PreTrainedTokenizerBase, max_seq_len: int,
+                 proxies: Any = None, multithreading_rust: bool = True):
         super().__init__(
             tokenizer=tokenizer,
             max_seq_len=max_seq_len,
+            proxies=proxies, multithreading_rust=multithreading_rust,
             data_dir=None,
             train_filename=None,
             test_filename=None,

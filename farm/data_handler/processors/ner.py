@@ -88,6 +88,8 @@ class NERProcessor(Processor):
         window_overlap: int | None = None,
         max_samples: int | None = None,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         self.label_list = label_list
         self.metric = metric
@@ -106,6 +108,7 @@ class NERProcessor(Processor):
             test_filename=test_filename,
             dev_split=dev_split,
             data_dir=data_dir,
+            proxies=proxies, multithreading_rust=multithreading_rust,
         )
         if metric is not None or label_list is not None:
             self.add_task(
@@ -222,6 +225,15 @@ class NERProcessor(Processor):
             )
         return capacity, overlap
 
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """Windows per sentence: one, or several for a sentence longer than ``max_seq_len``
+        (none for a sentence without words)."""
+        if not dicts:
+            return []
+        dataset = self.dataset_from_dicts(dicts, indices=list(range(len(dicts))),
+                                          log_sample=False)[0]
+        return _owner_counts(dataset, len(dicts))
+
     def dataset_from_dicts(
         self,
         dicts: list[dict[str, Any]],
@@ -296,6 +308,13 @@ class NERProcessor(Processor):
         if return_baskets:
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
+
+
+def _owner_counts(dataset: FeatureDataset, n_inputs: int) -> list[int]:
+    """Samples (windows) per input, from each window's ``window_position`` (input, ...)."""
+    owners = np.fromiter((int(p[0]) for p in dataset.features.get(WINDOW_POSITION, [])),
+                         dtype=np.int64)
+    return np.bincount(owners, minlength=n_inputs).tolist()
 
 
 def _window_arrays(

@@ -97,6 +97,8 @@ class PassageRankingProcessor(Processor):
         quote_char: str | None = '"',
         max_samples: int | None = None,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         labels = [str(x) for x in label_list] if label_list is not None else list(LABEL_LIST)
         if len(labels) != 2:
@@ -104,7 +106,8 @@ class PassageRankingProcessor(Processor):
                              f"{LABEL_LIST}); got {labels}.")
         super().__init__(tokenizer=tokenizer, max_seq_len=max_seq_len,
                          train_filename=train_filename, dev_filename=dev_filename,
-                         test_filename=test_filename, dev_split=dev_split, data_dir=data_dir)
+                         test_filename=test_filename, dev_split=dev_split, data_dir=data_dir,
+                         proxies=proxies, multithreading_rust=multithreading_rust,)
         self.label_list = labels
         self.metric = metric
         self.query_column_name = query_column_name
@@ -240,6 +243,10 @@ class PassageRankingProcessor(Processor):
         if return_baskets:
             return dataset, dataset.tensor_names, set(), baskets
         return dataset, dataset.tensor_names, set()
+
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """One sample per candidate passage of each query."""
+        return [len(self._candidates(d, i)[1]) for i, d in enumerate(dicts)]
 
     def _candidates(self, item: Any, position: int) -> tuple[str, list[dict[str, Any]]]:
         """The query and passages of one input dict, checked."""

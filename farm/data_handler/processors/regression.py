@@ -8,7 +8,7 @@ from typing import Any
 
 from transformers import PreTrainedTokenizerBase
 
-from farm.data_handler.labels import REGRESSION
+from farm.data_handler.labels import REGRESSION, REGRESSION_METRICS
 from farm.data_handler.processors.delimited import DelimitedProcessor
 
 logger = logging.getLogger(__name__)
@@ -79,6 +79,8 @@ class RegressionProcessor(DelimitedProcessor):
         max_samples: int | None = None,
         encoding: str = "utf-8-sig",
         skip_bad_rows: bool = False,
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         if label_list is not None:
             logger.info("RegressionProcessor: label_list is not used; the label scaler is "
@@ -102,10 +104,11 @@ class RegressionProcessor(DelimitedProcessor):
             text_column_name=text_column_name,
             encoding=encoding,
             skip_bad_rows=skip_bad_rows,
+            proxies=proxies, multithreading_rust=multithreading_rust,
         )
         self.add_task(
             name=DEFAULT_TASK,
-            metric=metric or ["mse", "r2", "pear_spear"],
+            metric=metric or list(REGRESSION_METRICS),
             label_list=None,
             label_column_name=label_column_name,
             label_name=label_name,

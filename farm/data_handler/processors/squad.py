@@ -6,6 +6,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.processors.base import Processor
@@ -20,7 +21,7 @@ from farm.data_handler.squad import (
     to_squad_dict,
 )
 from farm.errors import DataFileError
-from farm.qa_features import QA_TASK_TYPE
+from farm.qa_features import PASSAGE_POSITION, QA_TASK_TYPE
 
 logger = logging.getLogger(__name__)
 
@@ -83,6 +84,8 @@ class SquadProcessor(Processor):
         max_answers: int = 6,
         encoding: str = "utf-8-sig",
         max_samples: int | None = None,
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         if max_samples is not None and max_samples < 1:
             raise ValueError(f"max_samples must be at least 1 (or None); got {max_samples}.")
@@ -99,7 +102,7 @@ class SquadProcessor(Processor):
         super().__init__(
             tokenizer=tokenizer, max_seq_len=max_seq_len, train_filename=train_filename,
             dev_filename=dev_filename, test_filename=test_filename, dev_split=dev_split,
-            data_dir=data_dir,
+            data_dir=data_dir, proxies=proxies, multithreading_rust=multithreading_rust,
         )
         # Labels come from each question's "qas" entry; "qas" is what a labelled dict holds.
         self.add_task(name=DEFAULT_TASK, metric=metric, label_list=self.label_list,
@@ -215,6 +218,29 @@ class SquadProcessor(Processor):
         if return_baskets:
             return dataset, dataset.tensor_names, set(), builder.baskets
         return dataset, dataset.tensor_names, set()
+
+
+    def samples_per_input(self, dicts: list[Any]) -> list[int]:
+        """Passages per document: for each of its questions, as many passages as the
+        document needs at ``doc_stride`` with that question (a document without questions
+        yields none).
+
+        Args:
+            dicts (list[Any]): Documents, as for :meth:`dataset_from_dicts`.
+
+        Returns:
+            list[int]: One count per document.
+        """
+        if not dicts:
+            return []
+        questions = np.cumsum([len(to_document(item, i).questions)
+                               for i, item in enumerate(dicts)])
+        dataset = self.dataset_from_dicts(dicts, log_sample=False)[0]
+        # A passage's position holds its question's place among all questions of the call.
+        question = np.fromiter((int(p[0]) for p in dataset.features.get(PASSAGE_POSITION, [])),
+                               dtype=np.int64)
+        owner = np.searchsorted(questions, question, side="right")
+        return np.bincount(owner, minlength=len(dicts)).tolist()
 
 
 def _require_answers(document: QADocument, path: Path) -> None:

@@ -81,6 +81,8 @@ class TextClassificationProcessor(DelimitedProcessor):
         encoding: str = "utf-8-sig",
         skip_bad_rows: bool = False,
         label_separator: str = ",",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         self.multilabel = multilabel
         self.label_list = label_list
@@ -104,6 +106,7 @@ class TextClassificationProcessor(DelimitedProcessor):
             label_separator=label_separator,
             encoding=encoding,
             skip_bad_rows=skip_bad_rows,
+            proxies=proxies, multithreading_rust=multithreading_rust,
         )
         if metric is not None or label_list is not None:
             default_metric = ["f1_micro", "f1_macro"] if multilabel else "acc"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import random
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,6 +111,8 @@ class TextSimilarityProcessor(Processor):
         label_list: list[str] | None = None,
         seed: int = 42,
         encoding: str = "utf-8-sig",
+        proxies: Any = None,
+        multithreading_rust: bool = True,
     ):
         if num_positives != 1:
             raise ValueError(
@@ -129,6 +132,7 @@ class TextSimilarityProcessor(Processor):
             tokenizer=query_tokenizer, max_seq_len=max_seq_len_passage,
             train_filename=train_filename, dev_filename=dev_filename,
             test_filename=test_filename, dev_split=dev_split, data_dir=data_dir or None,
+            proxies=proxies, multithreading_rust=multithreading_rust,
         )
         self.query_tokenizer = query_tokenizer
         self.passage_tokenizer = passage_tokenizer
@@ -255,7 +259,26 @@ class TextSimilarityProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
-        items = [self._normalise(d, i) for i, d in enumerate(dicts)]
+        ids = indices if indices is not None else list(range(len(dicts)))
+        items: list[dict[str, Any]] = []
+        kept: list[int] = []
+        problematic: set[Any] = set()
+        reasons: list[str] = []
+        for i, d in enumerate(dicts):
+            try:
+                items.append(self._normalise(d, i))
+                kept.append(i)
+            except DataFileError as error:  # skipped and reported, as FARM did
+                problematic.add(ids[i])
+                reasons.append(str(error))
+        self.log_problematic(problematic, reasons)
+        left_out: Counter[str] = sum((it.get("left_out", Counter()) for it in items), Counter())
+        if left_out:
+            logger.warning("Left out %d passages labelled %s: only passages labelled %s are "
+                           "used.", sum(left_out.values()), sorted(left_out), self.label_list)
+        if not items:
+            return self.empty_result(return_baskets, problematic)
+        dicts, ids = [dicts[i] for i in kept], [ids[i] for i in kept]
         has_query = _same_for_all(items, "query", "a 'query'")
         has_passages = _same_for_all(items, "passages", "'passages'")
         has_labels = has_passages and _same_for_all(items, "labels", "passage labels")
@@ -273,7 +296,6 @@ class TextSimilarityProcessor(Processor):
             self.tasks[TASK_NAME]["label_tensor_name"]: LABEL_PAD_VALUE,
         }
         dataset = FeatureDataset(features, pad_values)
-        ids = indices if indices is not None else list(range(len(dicts)))
         n_baskets = len(dicts) if return_baskets else int(log_sample)
         baskets = [
             SampleBasket(
@@ -286,8 +308,19 @@ class TextSimilarityProcessor(Processor):
         if log_sample:
             self.log_sample(baskets[0])
         if return_baskets:
-            return dataset, dataset.tensor_names, set(), baskets
-        return dataset, dataset.tensor_names, set()
+            return dataset, dataset.tensor_names, problematic, baskets
+        return dataset, dataset.tensor_names, problematic
+
+    def samples_per_input(self, dicts: list[dict[str, Any]]) -> list[int]:
+        """One sample per input; none for an input that is skipped as problematic."""
+        counts = []
+        for i, d in enumerate(dicts):
+            try:
+                self._normalise(d, i)
+                counts.append(1)
+            except DataFileError:
+                counts.append(0)
+        return counts
 
     def _normalise(self, item: Any, position: int) -> dict[str, Any]:
         """Query, passages ``(title, text)`` and labels of one input dict."""
@@ -329,12 +362,11 @@ class TextSimilarityProcessor(Processor):
             )
         out: dict[str, Any] = {}
         if all(labelled):
-            for j, passage in enumerate(passages):
-                if passage["label"] not in self.label_list:
-                    raise DataFileError(
-                        f"{where}: passage {j} has label {passage['label']!r}; use one of "
-                        f"{self.label_list}."
-                    )
+            # As FARM, only passages labelled as in label_list are used (DPR files have
+            # "negative" ones too); the others are left out and counted.
+            out["left_out"] = Counter(str(p["label"]) for p in passages
+                                      if p["label"] not in self.label_list)
+            passages = [p for p in passages if p["label"] in self.label_list]
             if not any(p["label"] == self.label_list[1] for p in passages):
                 raise DataFileError(f"{where} has no passage labelled "
                                     f"{self.label_list[1]!r}; training needs one per query.")

@@ -1,0 +1,1 @@
+"""ASCII pictures (``images``) and banners (``text``) under FARM's names."""

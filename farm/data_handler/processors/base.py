@@ -12,6 +12,7 @@ from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import FeatureDataset
+from farm.data_handler.input_checks import INPUT_EXAMPLE
 from farm.data_handler.samples import SampleBasket
 from farm.errors import DataFileError, FarmError, did_you_mean
 from farm.modeling.tokenization import Tokenizer
@@ -48,6 +49,9 @@ class Processor:
     #: true when an input's features depend only on that input and its position (and on
     #: state that :meth:`prepare` learns from the whole split first).
     parallel_safe: ClassVar[bool] = False
+
+    #: The shape of an input dict, shown when an input is not a dict.
+    input_example: ClassVar[str] = INPUT_EXAMPLE
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -14,6 +14,7 @@ from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import FeatureDataset
 from farm.data_handler.input_checks import INPUT_EXAMPLE
 from farm.data_handler.samples import SampleBasket
+from farm.data_handler.unknown_tokens import count_unknown
 from farm.errors import DataFileError, FarmError, did_you_mean
 from farm.modeling.tokenization import Tokenizer
 from farm.serialization import metric_name
@@ -275,11 +276,15 @@ class Processor:
     def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
         """Hook for subclasses that mirror a task's label list in an attribute."""
 
-    @staticmethod
-    def log_sample(basket: SampleBasket) -> None:
-        """Log the first sample of a basket (done once per preprocessing run)."""
+    def log_sample(self, basket: SampleBasket) -> None:
+        """Log the first sample of a basket (done once per preprocessing run), with its share
+        of unknown tokens."""
         if basket.samples:
-            logger.info("Example of preprocessed data:%s", basket.samples[0])
+            sample = basket.samples[0]
+            features = {k: [v] for f in sample.features or [] for k, v in f.items()}
+            unknown = count_unknown(features, self)
+            logger.info("Example of preprocessed data:%s\nUnknown tokens: %s", sample,
+                        unknown.describe())
 
     @staticmethod
     def pad_values(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:

@@ -235,30 +235,9 @@ def _load_inferencer(args: argparse.Namespace, **kwargs: Any) -> Any:
 def read_inputs(path: Path) -> list[dict[str, Any]] | None:
     """Input dicts of a ``.jsonl`` or ``.json`` file; ``None`` for other formats and for a
     SQuAD JSON file (``{"data": [...]}``), which the model's processor reads."""
-    from farm.errors import DataFileError
+    from farm.data_handler.input_files import read_input_file
 
-    suffix = path.suffix.lower()
-    if suffix == ".jsonl":
-        dicts = []
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-            if line.strip():
-                try:
-                    dicts.append(json.loads(line))
-                except json.JSONDecodeError as error:
-                    raise DataFileError(f"not valid JSON: {error.msg}", path, number) from error
-        return dicts
-    if suffix == ".json":
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except json.JSONDecodeError as error:
-            raise DataFileError(f"not valid JSON: {error.msg}", path, error.lineno) from error
-        if isinstance(data, dict) and "input" not in data and "data" in data:
-            return None  # SQuAD format
-        data = data.get("input") if isinstance(data, dict) else data
-        if not isinstance(data, list) or not all(isinstance(d, dict) for d in data):
-            raise DataFileError('expected a list of input dicts or {"input": [...]}', path)
-        return data
-    return None
+    return read_input_file(path)
 
 
 def cmd_predict(args: argparse.Namespace) -> int:

@@ -55,8 +55,8 @@ def read_conll(
 
     Each non-blank line holds one token and its tags, separated by ``delimiter``; blank lines
     separate sentences (several in a row, and at the end of the file, are fine); lines
-    starting with ``-DOCSTART-`` end the current sentence and are skipped. Trailing white
-    space and ``\\r`` line ends are ignored; fields are stripped.
+    starting with ``-DOCSTART-`` end the current sentence and are skipped. Lines may end in
+    ``\\n``, ``\\r\\n`` or ``\\r``; trailing white space is ignored; fields are stripped.
 
     Args:
         file (str | Path): The file.
@@ -81,7 +81,9 @@ def read_conll(
     n_columns: int | None = None
     first_line = 0
     n_documents = 0
-    for number, raw in enumerate(text.split("\n"), start=1):
+    # Lines end in "\n", "\r\n" or a lone "\r" (old Mac files); all three are line ends.
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    for number, raw in enumerate(lines, start=1):
         line = raw.rstrip()
         if not line or line.lstrip().startswith(DOCSTART):
             n_documents += bool(line)

@@ -17,6 +17,7 @@ from farm.data_handler.labels import CLASSIFICATION, MULTILABEL, positive_weight
 from farm.data_handler.parallel import featurize
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samplers import TrainBatchSampler
+from farm.data_handler.unknown_tokens import report_unknown_tokens
 from farm.distributed import rank as global_rank
 from farm.distributed import world_size
 from farm.errors import DataFileError, FarmError, check_choice
@@ -217,6 +218,10 @@ class DataSilo:
             self.counts[split] = len(dataset) if dataset is not None else self.counts.get(split, 0)
             self.loaders[split] = self._make_loader(split, dataset) if dataset else None
         logger.info("Samples per split: %s", self.counts)
+        unknown = {split: report_unknown_tokens(split, dataset.features, self.processor)
+                   for split in SPLITS if (dataset := self.data[split])}
+        get_tracker().log_metrics({f"unknown_token_rate_{split}": counts.rate
+                                   for split, counts in unknown.items() if counts.n_tokens})
         get_tracker().log_params({
             "n_samples_train": self.counts["train"],
             "n_samples_dev": self.counts["dev"],

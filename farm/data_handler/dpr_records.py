@@ -77,3 +77,24 @@ def read_dpr_record(value: Any, where: str, file: Path | None = None,
     answers = value.get("answers", [])
     return DprRecord(question, answers if isinstance(answers, list) else [answers],
                      groups[0], groups[1], value.get("id"))
+
+
+def no_usable_records(path: Path, skipped: list[tuple[int, str]]) -> DataFileError:
+    """The error for a DPR file that gives no record to train or evaluate on.
+
+    Args:
+        path (Path): The file.
+        skipped (list[tuple[int, str]]): ``(line, reason)`` of the records skipped in it.
+    """
+    if not skipped:
+        found = "holds no record (an empty array or no JSON object)"
+    else:
+        first = "; ".join(f"line {line}: {reason}" for line, reason in skipped[:3])
+        found = (f"holds {len(skipped)} record(s), all skipped (first: {first}): a record "
+                 "needs at least one positive passage in 'positive_ctxs'")
+    return DataFileError(
+        f"the file {found}, so there is nothing to train or evaluate on. DPR records look "
+        f"like {DPR_SHAPE}. Check the file, or leave it out of the processor's "
+        "*_filename arguments.",
+        file=path,
+    )

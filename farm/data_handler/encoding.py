@@ -15,7 +15,12 @@ from tokenizers import Encoding, Tokenizer
 from transformers import PreTrainedTokenizerBase
 from transformers.tokenization_utils_base import PaddingStrategy, TruncationStrategy
 
+<<<<<<< HEAD
 from farm.modeling.tokenization import tokenized_view
+=======
+from farm.data_handler.input_checks import surrogate_problem
+from farm.errors import DataFileError
+>>>>>>> data
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +71,25 @@ def encode_batch(
     here): the tokenizer's own truncation and padding set-up, then the backend's
     ``encode_batch``. Tokenizers without that interface go through ``__call__``.
     """
+    try:
+        return _encode_batch(tokenizer, texts, texts_b, max_length)
+    except TypeError:
+        # The Rust tokenizer refuses a text holding a lone surrogate with a bare TypeError.
+        # Processors check their inputs first; this names the text for any other caller.
+        for i, text in enumerate([*texts, *(texts_b or [])]):
+            problem = surrogate_problem(text)
+            if problem is not None:
+                raise DataFileError(f"text {i % len(texts)} of a batch to tokenize "
+                                    f"{problem}.") from None
+        raise
+
+
+def _encode_batch(
+    tokenizer: PreTrainedTokenizerBase,
+    texts: Sequence[str],
+    texts_b: Sequence[str] | None,
+    max_length: int | None,
+) -> list[Encoding]:
     backend = getattr(tokenizer, "_tokenizer", None)
     setup = getattr(tokenizer, "set_truncation_and_padding", None)
     if not isinstance(backend, Tokenizer) or setup is None:

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from farm.data_handler.input_checks import surrogate_problem
 from farm.errors import DataFileError
 
 CHUNK_CHARS = 1 << 20  # characters read at a time
@@ -29,6 +30,15 @@ _WHITESPACE = re.compile(r"[ \t\n\r]*")
 _STRUCTURE = re.compile(r'[{}\[\]"]')
 _STRING_END = re.compile(r'["\\]')
 _DECODER = json.JSONDecoder()
+
+SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
+"""A ``\\uD800``-``\\uDFFF`` escape in JSON text: the only way JSON can hold a lone
+surrogate (paired ones decode to one character and are fine)."""
+
+TOO_DEEP = (
+    "nested too deeply to be read (thousands of brackets inside each other); no FARM input "
+    "needs more than a few levels, so the file is probably damaged or not a data file"
+)
 
 
 @dataclass
@@ -120,6 +130,8 @@ class _Buffer:
         self.move_mark(start)
         try:
             value, end = _DECODER.raw_decode(self.text, start)
+        except RecursionError:
+            raise self.error(f"record {index} is {TOO_DEEP}", start) from None
         except json.JSONDecodeError as error:
             # Only an error at the end of the text (or a string running into it) can be the
             # buffer's end rather than the record's fault.
@@ -132,9 +144,16 @@ class _Buffer:
             end = self._scan_to_end(start, index)
             try:
                 value = json.loads(self.text[start:end])
+            except RecursionError:
+                raise self.error(f"record {index} is {TOO_DEEP}", start) from None
             except json.JSONDecodeError as error:
                 raise self.error(f"record {index} is not valid JSON: {error.msg}",
                                  start + error.pos) from None
+        # A lone surrogate can only come from a \u escape: look for one before walking.
+        if SURROGATE_ESCAPE.search(self.text, start, end) and (
+            problem := surrogate_problem(value)
+        ):
+            raise self.error(f"record {index} {problem}", start)
         self.pos = end
         return value, self.mark_line
 
@@ -265,3 +284,25 @@ def _records(buffer: _Buffer) -> Iterator[JsonRecord]:
                                "JSON; remove it", buffer.pos)
     if buffer.next_char() != "":
         raise buffer.error("unexpected text after the closing ']' of the array", buffer.pos)
+
+
+def parse_json(text: str, file: str | Path, line: int | None = None) -> Any:
+    """Parse a JSON document (a whole file, or one line of a JSON Lines file).
+
+    Args:
+        text (str): The JSON text.
+        file (str | Path): The file it comes from, for errors.
+        line (int | None): The line ``text`` starts on (for one line of a file).
+
+    Raises:
+        DataFileError: The text is not valid JSON or is nested too deeply; the message
+            names the file, line and column.
+    """
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise DataFileError(f"the JSON is {TOO_DEEP}.", file=file, line=line) from None
+    except json.JSONDecodeError as error:
+        at = line if line is not None else error.lineno
+        raise DataFileError(f"not valid JSON: {error.msg} (column {error.colno}).",
+                            file=file, line=at) from None

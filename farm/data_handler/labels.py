@@ -7,7 +7,8 @@ A task's ``task_type`` decides how its labels look:
   processor's ``label_separator``) → ``float32`` multi-hot array ``(len(label_list),)``;
 - ``"regression"``: a number → ``float32`` array ``[(value - scaler_mean) / scaler_scale]``.
 
-A missing label (``None``, a key absent from the dict, an empty string) is masked: the class
+A missing label (``None``, a key absent from the dict, an empty string; for multilabel tasks
+also a string of separators only, such as ``","``) is masked: the class
 index becomes ``LABEL_PAD_VALUE`` (-100, which cross-entropy ignores) and float labels become
 NaN. Heads give masked samples no loss and leave them out of the metrics.
 """
@@ -69,6 +70,15 @@ def is_missing(value: Any) -> bool:
     if isinstance(value, list | tuple):
         return len(value) == 0
     return False
+
+
+def label_missing(task: dict[str, Any], value: Any, separator: str) -> bool:
+    """Whether ``value`` means "no label" for ``task``: :func:`is_missing`, and for a
+    multilabel task also a value that holds only separators and blanks (``","``, ``[" "]``),
+    which names no label, just as an empty cell."""
+    if is_missing(value):
+        return True
+    return task_type_of(task) == MULTILABEL and not any(split_labels(value, separator))
 
 
 def split_labels(value: Any, separator: str) -> list[str]:
@@ -153,7 +163,7 @@ def label_arrays(
         ``[scaled value]`` per input.
     """
     kind = task_type_of(task)
-    present = {i for i, v in enumerate(values) if not is_missing(v)}
+    present = {i for i, v in enumerate(values) if not label_missing(task, v, separator)}
     _check_values(task_name, task, values, sorted(present), separator)
     if kind == REGRESSION:
         numbers = [as_number(v) if i in present else None for i, v in enumerate(values)]
@@ -170,9 +180,9 @@ def label_arrays(
     index = {label: i for i, label in enumerate(task.get("label_list") or [])}
     if kind == MULTILABEL:
         out = []
-        for value in values:
+        for i, value in enumerate(values):
             hot = np.zeros(len(index), dtype=np.float32)
-            if is_missing(value):
+            if i not in present:
                 hot[:] = np.nan
             else:
                 hot[[index[label] for label in split_labels(value, separator)]] = 1.0

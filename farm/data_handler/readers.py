@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from farm.errors import DataFileError, did_you_mean
 
@@ -108,6 +112,46 @@ def read_delimited(
         quotechar=quote_char,
         quoting=csv.QUOTE_NONE if quote_char is None else csv.QUOTE_MINIMAL,
     )
+    with _field_limit(len(text) + 1):
+        return _read_records(reader, path, delimiter, skiprows, header, max_samples,
+                             skip_bad_rows)
+
+
+_MAX_FIELD_LIMIT = 2**31 - 1  # the csv module keeps its limit in a C long (32 bits on Windows)
+_limit_lock = threading.Lock()
+_limit_users = 0  # reads running with a raised limit
+_saved_limit = 0  # the limit before the first of them
+
+
+@contextmanager
+def _field_limit(n_chars: int) -> Iterator[None]:
+    """Let the ``csv`` module read fields of up to ``n_chars`` characters.
+
+    Its default limit (131,072 characters) would refuse a long text, which FARM reads and
+    truncates to ``max_seq_len`` tokens like any other. The limit is global to the ``csv``
+    module, so it is raised only while FARM reads, and set back when the last of
+    concurrent reads ends.
+    """
+    global _limit_users, _saved_limit
+    with _limit_lock:
+        if _limit_users == 0:
+            _saved_limit = csv.field_size_limit()
+        _limit_users += 1
+        csv.field_size_limit(max(csv.field_size_limit(), min(n_chars, _MAX_FIELD_LIMIT)))
+    try:
+        yield
+    finally:
+        with _limit_lock:
+            _limit_users -= 1
+            if _limit_users == 0:
+                csv.field_size_limit(_saved_limit)
+
+
+def _read_records(
+    reader: Any, path: Path, delimiter: str, skiprows: int | None, header: int | None,
+    max_samples: int | None, skip_bad_rows: bool,
+) -> Table:
+    """The rows of ``reader`` as a :class:`Table` (see :func:`read_delimited`)."""
     columns: list[str | int] | None = None
     header_line: int | None = None
     rows: list[list[str]] = []

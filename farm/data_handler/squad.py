@@ -19,10 +19,13 @@ from __future__ import annotations
 
 import json
 import logging
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from farm.data_handler.input_checks import surrogate_problem
+from farm.data_handler.json_stream import SURROGATE_ESCAPE, TOO_DEEP
 from farm.errors import DataFileError
 
 logger = logging.getLogger(__name__)
@@ -129,7 +132,10 @@ def read_squad_file(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, A
         list[dict[str, Any]]: The paragraphs, in file order.
     """
     try:
-        data = json.loads(path.read_text(encoding=encoding))
+        text = path.read_text(encoding=encoding)
+        data = json.loads(text)
+    except RecursionError:
+        raise DataFileError(f"the JSON is {TOO_DEEP}.", file=path) from None
     except json.JSONDecodeError as error:
         raise DataFileError(
             f"not valid JSON ({error.msg} at line {error.lineno}, column {error.colno}). "
@@ -145,19 +151,30 @@ def read_squad_file(path: Path, encoding: str = "utf-8-sig") -> list[dict[str, A
             f"expected a SQuAD object with a list under \"data\"; found {found}.", file=path
         )
     paragraphs: list[dict[str, Any]] = []
+    has_escapes = SURROGATE_ESCAPE.search(text) is not None  # only then can one be lone
     for a, article in enumerate(articles):
         title = article.get("title") if isinstance(article, dict) else None
-        where = f"article {a}" + (f" ({title!r})" if title else "")
+        where = f"article {a}" + (f" ({reprlib.repr(title)})" if title else "")
         if not isinstance(article, dict) or not isinstance(article.get("paragraphs"), list):
             raise DataFileError(f"{where} has no list of \"paragraphs\".", file=path)
+        if has_escapes and (problem := surrogate_problem(article)):
+            raise DataFileError(f"{where} {problem}.", file=path)
         for p, paragraph in enumerate(article["paragraphs"]):
             if not isinstance(paragraph, dict):
                 raise DataFileError(f"{where}, paragraph {p} is not an object.", file=path)
             item = dict(paragraph)
-            item.setdefault("document_id", f"{title or a}-{p}")
+            named = title if isinstance(title, str | int) and title else a
+            item.setdefault("document_id", f"{named}-{p}")
             item.update(title=title, article=a)
             paragraphs.append(item)
     return paragraphs
+
+
+def as_dict(item: Any) -> Any:
+    """A ``QAInput`` (or any object with ``to_dict``) as its dict; anything else as given."""
+    if hasattr(item, "to_dict") and not isinstance(item, dict):
+        return item.to_dict()
+    return item
 
 
 def to_document(item: Any, index: int, file: Path | None = None) -> QADocument:
@@ -173,8 +190,7 @@ def to_document(item: Any, index: int, file: Path | None = None) -> QADocument:
         QADocument: The document; answers are not checked against the context yet (see
         :func:`repair_answers`).
     """
-    if hasattr(item, "to_dict") and not isinstance(item, dict):
-        item = item.to_dict()
+    item = as_dict(item)
     if not isinstance(item, dict):
         raise _error(f"input {index} is a {type(item).__name__}; expected a dict such as "
                      "{\"questions\": [...], \"text\": ...} or {\"qas\": [...], \"context\": ...}",
@@ -226,7 +242,7 @@ def _question(raw: Any, default_id: str, where: str, file: Path | None) -> QAQue
 def _answer(raw: Any, qid: str, where: str, file: Path | None) -> QAAnswer:
     if not isinstance(raw, dict) or not isinstance(raw.get("text"), str):
         raise _error(f"{where}, question {qid!r}: an answer needs \"text\" (a string) and "
-                     f"\"answer_start\" (a character offset); found {raw!r}", file)
+                     f"\"answer_start\" (a character offset); found {reprlib.repr(raw)}", file)
     start = raw.get("answer_start")
     if start is not None and (not isinstance(start, int) or isinstance(start, bool)):
         raise _error(f"{where}, question {qid!r}: answer_start {start!r} of answer "

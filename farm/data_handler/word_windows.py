@@ -9,6 +9,7 @@ SentencePiece), and training files and request texts are tokenized alike.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -68,11 +69,16 @@ class Alignment:
     n_tokens: np.ndarray
 
 
-def align(encoding: Encoding, words: list[str], n_before: int, n_after: int) -> Alignment:
+def align(
+    encoding: Encoding | Sequence[tuple[int, int]], words: list[str], n_before: int,
+    n_after: int,
+) -> Alignment:
     """Align the tokenization of ``" ".join(words)`` to ``words`` by character offsets.
 
     Args:
-        encoding (Encoding): The fast tokenizer's encoding of the joined words.
+        encoding (Encoding | Sequence[tuple[int, int]]): The fast tokenizer's encoding of the
+            joined words, or its ``offsets`` (read once by the caller: each access of an
+            Encoding's property builds a new list).
         words (list[str]): The words.
         n_before (int): Special tokens before the text.
         n_after (int): Special tokens after it.
@@ -82,7 +88,8 @@ def align(encoding: Encoding, words: list[str], n_before: int, n_after: int) -> 
     """
     joined = " ".join(words)
     word_start = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
-    offsets = encoding.offsets[n_before : len(encoding.offsets) - n_after]
+    all_offsets = encoding.offsets if isinstance(encoding, Encoding) else encoding
+    offsets = all_offsets[n_before : len(all_offsets) - n_after]
     starts = np.empty(len(offsets), dtype=np.int64)
     for k, (start, end) in enumerate(offsets):
         # SentencePiece and byte-level tokens may include the space before their word.

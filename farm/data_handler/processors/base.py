@@ -14,8 +14,13 @@ from transformers import PreTrainedTokenizerBase
 from farm.compat import warn_once
 from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import FeatureDataset
+<<<<<<< HEAD
 from farm.data_handler.labels import REGRESSION, regression_metric
+=======
+from farm.data_handler.input_checks import INPUT_EXAMPLE
+>>>>>>> data
 from farm.data_handler.samples import SampleBasket
+from farm.data_handler.unknown_tokens import count_unknown
 from farm.errors import DataFileError, FarmError, did_you_mean
 from farm.modeling.tokenization import Tokenizer
 from farm.serialization import metric_name
@@ -56,6 +61,9 @@ class Processor:
     #: true when an input's features depend only on that input and its position (and on
     #: state that :meth:`prepare` learns from the whole split first).
     parallel_safe: ClassVar[bool] = False
+
+    #: The shape of an input dict, shown when an input is not a dict.
+    input_example: ClassVar[str] = INPUT_EXAMPLE
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -367,6 +375,7 @@ class Processor:
     def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
         """Hook for subclasses that mirror a task's label list in an attribute."""
 
+<<<<<<< HEAD
     @staticmethod
     def log_problematic(problematic_sample_ids: Iterable[Any],
                         reasons: Sequence[str] = ()) -> None:
@@ -382,8 +391,17 @@ class Processor:
     @staticmethod
     def log_sample(basket: SampleBasket) -> None:
         """Log the first sample of a basket (done once per preprocessing run)."""
+=======
+    def log_sample(self, basket: SampleBasket) -> None:
+        """Log the first sample of a basket (done once per preprocessing run), with its share
+        of unknown tokens."""
+>>>>>>> data
         if basket.samples:
-            logger.info("Example of preprocessed data:%s", basket.samples[0])
+            sample = basket.samples[0]
+            features = {k: [v] for f in sample.features or [] for k, v in f.items()}
+            unknown = count_unknown(features, self)
+            logger.info("Example of preprocessed data:%s\nUnknown tokens: %s", sample,
+                        unknown.describe())
 
     @staticmethod
     def pad_values(tokenizer: PreTrainedTokenizerBase) -> dict[str, int]:

@@ -12,6 +12,11 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
+<<<<<<< HEAD
+=======
+from farm.data_handler.encoding import tokenized_view
+from farm.data_handler.input_checks import check_input_dicts
+>>>>>>> data
 from farm.data_handler.lm_documents import read_documents, split_sentences
 from farm.data_handler.lm_masking import mask_tokens
 from farm.data_handler.lm_packing import (
@@ -81,6 +86,8 @@ class BertStyleLMProcessor(Processor):
         ...     train_filename="train.txt", dev_filename="dev.txt", test_filename=None,
         ...     next_sent_pred=False)
     """
+
+    input_example = '{"text": ...} or {"doc": [sentence, ...]}'
 
     def __init__(
         self,
@@ -155,6 +162,7 @@ class BertStyleLMProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
+        check_input_dicts(dicts, indices, self.input_example)
         ids = list(indices) if indices is not None else list(range(len(dicts)))
         layout, capacity = self._layout()
         docs, salts = self._tokenized_documents(dicts)

@@ -16,12 +16,13 @@ from farm.data_handler.encoding import (
     report_truncation,
     sequence_features,
 )
+from farm.data_handler.input_checks import check_input_dicts
 from farm.data_handler.labels import (
     CLASSIFICATION,
     MULTILABEL,
     REGRESSION,
-    is_missing,
     label_arrays,
+    label_missing,
     label_problem,
     split_labels,
     task_type_of,
@@ -155,7 +156,9 @@ class DelimitedProcessor(Processor):
                 continue
             item: dict[str, Any] = {key: row[col] for key, col in text_cols.items()}
             for name, col in label_cols.items():
-                item[self.tasks[name]["label_name"]] = None if is_missing(row[col]) else row[col]
+                task = self.tasks[name]
+                missing = label_missing(task, row[col], self.label_separator)
+                item[task["label_name"]] = None if missing else row[col]
             dicts.append(item)
         self.note_skipped(path, skipped)
         masked = {name: sum(d[self.tasks[name]["label_name"]] is None for d in dicts)
@@ -216,12 +219,15 @@ class DelimitedProcessor(Processor):
             if problem is not None:
                 break
             task = self.tasks[name]
-            if is_missing(row[col]):
+            if label_missing(task, row[col], self.label_separator):
                 if len(self.tasks) == 1:
+                    cell = row[col].strip()
+                    names_none = f" (the cell {cell!r} names no label)" if cell else ""
                     problem = (
                         f"the label of task '{name}' (column {task['label_column_name']!r}) is "
-                        "empty. Fill it in or remove the row (with several tasks, an empty "
-                        "cell only leaves the row out of that task's loss and metrics)."
+                        f"empty{names_none}. Fill it in or remove the row (with several "
+                        "tasks, an empty cell only leaves the row out of that task's loss and "
+                        "metrics)."
                     )
                 continue
             problem = label_problem(name, task, row[col], self.label_separator)
@@ -244,7 +250,8 @@ class DelimitedProcessor(Processor):
                     "or load the train file first so the labels can be read from it.",
                     file=table.file,
                 )
-            cells = [row[col] for row in table.rows if not is_missing(row[col])]
+            cells = [row[col] for row in table.rows
+                     if not label_missing(task, row[col], self.label_separator)]
             if task_type_of(task) == MULTILABEL:
                 separator = self.label_separator
                 labels = sorted({lab for c in cells for lab in split_labels(c, separator)})
@@ -279,8 +286,12 @@ class DelimitedProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
+<<<<<<< HEAD
         tupled = any(isinstance(d.get("text"), (tuple, list)) for d in dicts)
         dicts = [_split_pair(d) for d in dicts] if tupled else dicts
+=======
+        check_input_dicts(dicts, indices, self.input_example)
+>>>>>>> data
         texts = [_text_of(d, i, "text") for i, d in enumerate(dicts)]
         pair = self.is_pair or tupled
         texts_b = [_text_of(d, i, "text_b") for i, d in enumerate(dicts)] if pair else None

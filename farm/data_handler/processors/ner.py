@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from transformers import PreTrainedTokenizerBase
 from farm.data_handler.conll import ConllFile, read_conll
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
 from farm.data_handler.encoding import encode_untruncated, special_token_layout
+from farm.data_handler.input_checks import check_input_dicts
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.processors.ner_labels import (
     check_tags,
@@ -256,6 +258,7 @@ class NERProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
+        check_input_dicts(dicts, indices, self.input_example)
         ids = indices if indices is not None else list(range(len(dicts)))
         tasks = {
             name: task for name, task in self.tasks.items()
@@ -279,13 +282,16 @@ class NERProcessor(Processor):
             baskets.append(basket)
             if not words:
                 continue
-            alignment = align(encodings[i], words, n_before, n_after)
+            # Each property of a tokenizers Encoding builds a new list on every access: read
+            # them once per sentence, not per window or token (that was quadratic).
+            encoding = _SentenceEncoding.of(encodings[i], words)
+            alignment = align(encoding.offsets, words, n_before, n_after)
             windows = plan_windows(alignment, capacity, overlap)
             n_long += len(windows) > 1
             n_dropped += int(np.sum(alignment.n_tokens == 0))
             n_cut += int(np.sum(alignment.n_tokens > capacity))
             for w, window in enumerate(windows):
-                arrays = _window_arrays(encodings[i], alignment, window, n_before, n_after)
+                arrays = _window_arrays(encoding, alignment, window, n_before, n_after)
                 arrays[WINDOW_POSITION] = np.array([ids[i], w, len(windows)], np.int64)
                 owned = slice(window.word_start, window.word_end)
                 for name, task in tasks.items():
@@ -294,7 +300,7 @@ class NERProcessor(Processor):
                     features[name].append(array)
                 if return_baskets or (log_sample and i == 0):
                     sample = _sample(f"{ids[i]}-{w}", text, words, spans, window, alignment,
-                                     encodings[i], n_before, dicts[i], tasks)
+                                     encoding, n_before, dicts[i], tasks)
                     basket.samples.append(sample)
                     rows.append((sample, len(features["input_ids"]) - 1))
         _report(len(sentences), n_long, n_dropped, n_cut, capacity)
@@ -310,19 +316,47 @@ class NERProcessor(Processor):
         return dataset, dataset.tensor_names, set()
 
 
+<<<<<<< HEAD
 def _owner_counts(dataset: FeatureDataset, n_inputs: int) -> list[int]:
     """Samples (windows) per input, from each window's ``window_position`` (input, ...)."""
     owners = np.fromiter((int(p[0]) for p in dataset.features.get(WINDOW_POSITION, [])),
                          dtype=np.int64)
     return np.bincount(owners, minlength=n_inputs).tolist()
+=======
+@dataclass
+class _SentenceEncoding:
+    """The parts of a sentence's encoding that samples are cut from, read once.
+
+    Args:
+        ids (np.ndarray): ``(n,)`` token ids, special tokens included.
+        type_ids (np.ndarray): ``(n,)`` segment ids.
+        offsets (list[tuple[int, int]]): Character span of each token.
+        tokens (list[str]): Token strings.
+        word_begin (np.ndarray): ``(n_words,)`` where each word begins in the words joined by
+            single spaces (the text that was tokenized).
+    """
+
+    ids: np.ndarray
+    type_ids: np.ndarray
+    offsets: list[tuple[int, int]]
+    tokens: list[str]
+    word_begin: np.ndarray
+
+    @classmethod
+    def of(cls, encoding: Any, words: list[str]) -> _SentenceEncoding:
+        return cls(np.asarray(encoding.ids, dtype=np.int32),
+                   np.asarray(encoding.type_ids, dtype=np.int8),
+                   encoding.offsets, encoding.tokens,
+                   np.cumsum([0] + [len(w) + 1 for w in words[:-1]]))
+>>>>>>> data
 
 
 def _window_arrays(
-    encoding: Any, alignment: Alignment, window: Window, n_before: int, n_after: int
+    encoding: _SentenceEncoding, alignment: Alignment, window: Window, n_before: int, n_after: int
 ) -> dict[str, np.ndarray]:
     """``input_ids``, ``padding_mask``, ``segment_ids`` and ``word_starts`` of one window:
     its content tokens between the tokenizer's special tokens."""
-    ids = np.asarray(encoding.ids, dtype=np.int32)
+    ids = encoding.ids
     n = len(ids)
     keep = np.r_[0:n_before, n_before + window.token_start : n_before + window.token_end,
                  n - n_after : n]
@@ -332,22 +366,22 @@ def _window_arrays(
     return {
         "input_ids": ids[keep],
         "padding_mask": np.ones(len(keep), dtype=np.int8),
-        "segment_ids": np.asarray(encoding.type_ids, dtype=np.int8)[keep],
+        "segment_ids": encoding.type_ids[keep],
         WORD_STARTS: starts.astype(np.int32),
     }
 
 
 def _sample(
     sample_id: str, text: str, words: list[str], spans: list[tuple[int, int]], window: Window,
-    alignment: Alignment, encoding: Any, n_before: int, item: dict[str, Any],
+    alignment: Alignment, encoding: _SentenceEncoding, n_before: int, item: dict[str, Any],
     tasks: dict[str, dict[str, Any]],
 ) -> Sample:
     """A window's sample: the words it owns with their spans in ``text``, and its tokens."""
     owned = slice(window.word_start, window.word_end)
     clear_text: dict[str, Any] = {"text": text, "words": words[owned], "word_spans": spans[owned]}
     for task in tasks.values():
-        clear_text[task["label_name"]] = list(item[task["label_name"]])[owned]
-    word_begin = np.cumsum([0] + [len(w) + 1 for w in words[:-1]])
+        clear_text[task["label_name"]] = list(item[task["label_name"]][owned])
+    word_begin = encoding.word_begin
     tokens, offsets, start_of_word = [], [], []
     for k in range(window.token_start, window.token_end):
         word = int(alignment.word_of_token[k])

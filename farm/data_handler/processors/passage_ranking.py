@@ -11,8 +11,9 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import FeatureDataset
-from farm.data_handler.dpr_records import read_dpr_record
+from farm.data_handler.dpr_records import no_usable_records, read_dpr_record
 from farm.data_handler.encoding import encode_texts, report_truncation, sequence_features
+from farm.data_handler.input_checks import check_input_dicts
 from farm.data_handler.json_stream import iter_json_objects
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.readers import read_delimited
@@ -74,6 +75,8 @@ class PassageRankingProcessor(Processor):
         >>> processor = PassageRankingProcessor(tokenizer, max_seq_len=256,
         ...     data_dir="data/ranking", train_filename="train.tsv", test_filename="test.tsv")
     """
+
+    input_example = '{"query": ..., "passages": [...]}'
 
     def __init__(
         self,
@@ -184,6 +187,8 @@ class PassageRankingProcessor(Processor):
                    "passages": [{**p, "label": positive} for p in record.positives]
                    + [{**p, "label": negative} for p in negatives]}
         self.note_skipped(path, skipped)
+        if n_used == 0 and self.max_samples != 0:
+            raise no_usable_records(path, skipped)
 
     # ---- dict → features ----------------------------------------------------------------
 
@@ -207,6 +212,7 @@ class PassageRankingProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
+        check_input_dicts(dicts, indices, self.input_example)
         groups = [self._candidates(d, i) for i, d in enumerate(dicts)]
         labelled = [all("label" in p for p in g[1]) for g in groups]
         if any(labelled) and not all(labelled):

@@ -9,12 +9,14 @@ from typing import Any
 import numpy as np
 from transformers import PreTrainedTokenizerBase
 
+from farm.data_handler.input_checks import check_input_dicts
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.qa_passages import PairTemplate, pair_template
 from farm.data_handler.qa_samples import QA_TASK, PassageBuilder
 from farm.data_handler.squad import (
     AnswerRepairs,
     QADocument,
+    as_dict,
     read_squad_file,
     repair_answers,
     to_document,
@@ -67,6 +69,8 @@ class SquadProcessor(Processor):
         ...     train_filename="train-v2.0.json", dev_filename="dev-v2.0.json",
         ...     doc_stride=128, max_query_length=64, max_answers=1)
     """
+
+    input_example = '{"text": ..., "questions": [...]} or {"context": ..., "qas": [...]}'
 
     def __init__(
         self,
@@ -191,6 +195,8 @@ class SquadProcessor(Processor):
             return self.empty_result(return_baskets)
         template = self.check_lengths()
         ids = indices if indices is not None else list(range(len(dicts)))
+        dicts = [as_dict(item) for item in dicts]  # QAInput objects
+        check_input_dicts(dicts, indices, self.input_example)
         documents = [to_document(item, i) for i, item in enumerate(dicts)]
         repairs = AnswerRepairs()
         for document in documents:

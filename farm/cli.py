@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="farm", description="FARM: fine-tune, evaluate, serve and convert transformer "
         "models.", epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"farm {__version__}")
-    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    _verbosity_options(parser)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
     train = commands.add_parser("train", help="train the runs of an experiment config",
@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
                        "trainer.epochs=3 or optimizer.learning_rate=[1e-4,5e-5] (repeatable)")
     train.add_argument("--dry-run", action="store_true",
                        help="validate and list the runs without training")
+    train.add_argument("--overwrite", action="store_true", help="replace the models of "
+                       "earlier runs in the output folders (default: refuse)")
 
     evaluate = commands.add_parser("eval", help="evaluate a saved model on a labelled file",
                                    description="Metrics of each head of MODEL_DIR on "
@@ -49,11 +51,17 @@ def build_parser() -> argparse.ArgumentParser:
                                    "it was trained on (TSV/CSV, CoNLL, a SQuAD JSON file "
                                    "for QA: EM, F1 and top-n accuracy, has-answer and "
                                    "no-answer parts; DPR JSON for retrieval).", epilog=EPILOG)
-    evaluate.add_argument("model_dir", type=Path)
+    evaluate.add_argument("model_dir", type=Path, help="FARM model, or Hugging Face folder "
+                          "(with --task-type)")
     evaluate.add_argument("data_file", type=Path)
     evaluate.add_argument("--batch-size", type=int, default=32)
-    evaluate.add_argument("--report", action="store_true", help="add per-class reports")
+    evaluate.add_argument("--report", action="store_true", help="per-class reports: printed "
+                          "as tables (the JSON, with the reports, goes to --output)")
     evaluate.add_argument("--output", type=Path, help="write the JSON here (default: stdout)")
+    evaluate.add_argument("--task-type", default=None, help="for a Hugging Face folder: "
+                          "text_classification, ner, question_answering, ... (see "
+                          "docs/cli.md)")
+    _column_options(evaluate, labels=True)
 
     predict = commands.add_parser("predict", help="predict for the inputs of a file",
                                   description="Predictions of MODEL_DIR for INPUT_FILE: .jsonl "
@@ -70,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("input_file", type=Path)
     predict.add_argument("--output", type=Path, help="write the JSON here (default: stdout)")
     _inference_options(predict)
+    _column_options(predict, labels=False)
 
     serve = commands.add_parser("serve", help="serve models over HTTP with a demo page",
                                 description="Load each MODEL_DIR once and answer REST "
@@ -119,7 +128,31 @@ def build_parser() -> argparse.ArgumentParser:
                          "(default: from the folder's config)")
     convert.add_argument("--no-verify", action="store_true",
                          help="skip the check that both models give the same outputs")
+    for command in commands.choices.values():
+        _verbosity_options(command, in_command=True)
     return parser
+
+
+def _verbosity_options(parser: argparse.ArgumentParser, in_command: bool = False) -> None:
+    """``-q``/``-v``, accepted before and after the command (given after it, they do not
+    reset what was given before: their defaults are only the main parser's)."""
+    quiet_default: Any = argparse.SUPPRESS if in_command else False
+    verbose_default: Any = argparse.SUPPRESS if in_command else 0
+    parser.add_argument("-q", "--quiet", action="store_true", default=quiet_default,
+                        help="only warnings and errors (no progress bars)")
+    parser.add_argument("-v", "--verbose", action="count", default=verbose_default,
+                        help="the libraries' log lines and progress bars too (-vv: debug)")
+
+
+def _column_options(parser: argparse.ArgumentParser, labels: bool) -> None:
+    parser.add_argument("--text-column", default=None, metavar="COLUMN",
+                        help="column (TSV/CSV) or key (JSON lines) of the texts (default: "
+                        "the model's, e.g. text)")
+    if labels:
+        parser.add_argument("--label-column", action="append", default=None,
+                            metavar="[TASK=]COLUMN", help="column of the labels (default: "
+                            "the model's, e.g. label); TASK=COLUMN for each task of a "
+                            "multitask model")
 
 
 def _inference_options(parser: argparse.ArgumentParser, batch: bool = True) -> None:
@@ -140,9 +173,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``farm`` command line; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING if args.quiet else logging.INFO,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("transformers").setLevel(logging.ERROR)
+    if args.quiet and args.verbose:
+        parser.error("-q and -v contradict each other: give one of them")
+    from farm.cli_logging import cli_logging, verbosity_level
+
+    with cli_logging(verbosity_level(args.quiet, args.verbose)):
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from farm.cli_messages import flags_of, in_cli_words
     from farm.errors import FarmError
     from farm.experiment.config import ConfigError
 
@@ -153,7 +193,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"farm {args.command}: {error}", file=sys.stderr)
         return EXIT_CONFIG
     except (FarmError, FileNotFoundError, ValueError, OSError) as error:
-        print(f"farm {args.command}: error: {error}", file=sys.stderr)
+        message = in_cli_words(str(error), flags_of(vars(args)))
+        print(f"farm {args.command}: error: {message}", file=sys.stderr)
         return EXIT_INPUT
     except KeyboardInterrupt:
         print(f"farm {args.command}: interrupted", file=sys.stderr)
@@ -177,15 +218,20 @@ def _write_json(data: Any, output: Path | None) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from farm.experiment.config import load_experiment
-    from farm.experiment.runner import output_dir, run_experiment
+    from farm.experiment.runner import holds_model, output_dir, run_experiment
 
     experiment = load_experiment(args.config, args.overrides)
+    if args.quiet:  # no progress bars, unless the config shows them explicitly
+        for run in experiment.runs:
+            if run.config["trainer"]["disable_tqdm"] is None:
+                run.config["trainer"]["disable_tqdm"] = True
     if args.dry_run:
         _write_json([{"run": r.name, "grid": r.grid_values,
-                      "output_dir": str(output_dir(experiment, r))} for r in experiment.runs],
-                    None)
+                      "output_dir": str(output_dir(experiment, r)),
+                      "overwrites": holds_model(output_dir(experiment, r))}
+                     for r in experiment.runs], None)
         return EXIT_OK
-    for result in run_experiment(experiment):
+    for result in run_experiment(experiment, overwrite=args.overwrite):
         print(json.dumps(result.summary(), default=str))
     return EXIT_OK
 
@@ -195,32 +241,101 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from farm.data_handler.dataset import Collator
-    from farm.data_handler.processors import Processor
     from farm.errors import FarmError
     from farm.eval import Evaluator
-    from farm.infer import _saved_model_class
-    from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 
     if not args.data_file.is_file():
         raise FarmError(f"Data file {args.data_file} not found.")
-    model: Any
-    if (args.model_dir / MODEL_META).is_file() and _saved_model_class(args.model_dir) == (
-        "BiAdaptiveModel"
-    ):
-        from farm.modeling.biadaptive_model import BiAdaptiveModel
-
-        model = BiAdaptiveModel.load(args.model_dir)  # a dense retriever
-    else:
-        model = AdaptiveModel.load(args.model_dir)
-    processor = Processor.load_from_dir(args.model_dir)
+    model, processor = _model_for_eval(args)
+    set_columns(processor, args.text_column, args.label_column)
     dicts = processor.file_to_dicts(args.data_file.resolve())
     dataset = processor.dataset_from_dicts(dicts, log_sample=False)[0]
     loader = DataLoader(dataset, batch_size=args.batch_size,
                         collate_fn=Collator(dataset.pad_values))
     device = "cuda" if torch.cuda.is_available() else "cpu"
     results = Evaluator(loader, processor.tasks, device, report=args.report).eval(model.to(device))
-    _write_json(results, args.output)
+    if args.report:  # the tables to read; the JSON (reports included) only to a file
+        if args.output is not None:
+            _write_json(results, args.output)
+        print(report_text(results))
+    else:
+        _write_json(results, args.output)
     return EXIT_OK
+
+
+def _model_for_eval(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The model and processor of ``farm eval``: a saved FARM model (a dense retriever as
+    a ``BiAdaptiveModel``), or with ``--task-type`` a Hugging Face folder."""
+    from farm.conversion.onnx_model import is_onnx_model_dir
+    from farm.data_handler.processors import Processor
+    from farm.errors import FarmError
+    from farm.infer import _saved_model_class
+    from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
+
+    path = args.model_dir
+    if args.task_type is not None and not (path / MODEL_META).is_file():
+        from farm.conversion.hf_inference import load_hugging_face
+
+        return load_hugging_face(path, args.task_type)
+    if is_onnx_model_dir(path):
+        raise FarmError(f"{path} is an ONNX export: farm eval evaluates the PyTorch model it "
+                        "was exported from (farm predict and farm serve run the export).")
+    model: Any
+    if (path / MODEL_META).is_file() and _saved_model_class(path) == "BiAdaptiveModel":
+        from farm.modeling.biadaptive_model import BiAdaptiveModel
+
+        model = BiAdaptiveModel.load(path)  # a dense retriever
+    else:
+        model = AdaptiveModel.load(path)
+    return model, Processor.load_from_dir(path)
+
+
+def set_columns(processor: Any, text_column: str | None,
+                label_columns: list[str] | None) -> None:
+    """Point the processor of a TSV/CSV model at other columns (``--text-column``,
+    ``--label-column COLUMN`` or, for a multitask model, ``--label-column TASK=COLUMN``)."""
+    from farm.data_handler.processors.delimited import DelimitedProcessor
+    from farm.errors import FarmError, did_you_mean
+
+    if text_column is None and not label_columns:
+        return
+    if not isinstance(processor, DelimitedProcessor):
+        raise FarmError(f"--text-column and --label-column name columns of TSV/CSV files; "
+                        f"this model's {type(processor).__name__} reads another format.")
+    if text_column is not None:
+        processor.text_column_name = text_column
+        for task in processor.tasks.values():
+            if task.get("text_column_name") is not None:
+                task["text_column_name"] = text_column
+    tasks = processor.tasks
+    for item in label_columns or []:
+        name, sep, column = item.partition("=")
+        if sep and name in tasks:
+            tasks[name]["label_column_name"] = column
+        elif len(tasks) == 1:
+            next(iter(tasks.values()))["label_column_name"] = item
+        else:
+            hint = did_you_mean(name, tasks) if sep else ""
+            raise FarmError(f"--label-column {item}: the model has {len(tasks)} tasks "
+                            f"({', '.join(tasks)}), each with its label column: give "
+                            f"TASK=COLUMN, e.g. --label-column {next(iter(tasks), 'task')}="
+                            f"{column if sep else item}.{hint}")
+
+
+def report_text(results: list[dict[str, Any]]) -> str:
+    """Each head's metrics on one line, and its per-class report as the table it is."""
+    parts = []
+    for result in results:
+        metrics = ", ".join(f"{key} {_number(value)}" for key, value in result.items()
+                            if key not in ("task_name", "report"))
+        parts.append(f"{result.get('task_name', 'head')}: {metrics}")
+        if result.get("report"):
+            parts.append(str(result["report"]).rstrip("\n"))
+    return "\n\n".join(parts)
+
+
+def _number(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else str(value)
 
 
 def _load_inferencer(args: argparse.Namespace, **kwargs: Any) -> Any:
@@ -249,10 +364,29 @@ def cmd_predict(args: argparse.Namespace) -> int:
     inferencer = _load_inferencer(args, batch_size=args.batch_size,
                                   return_class_probs=args.return_class_probs)
     dicts = read_inputs(args.input_file)
+    if dicts is None:
+        set_columns(inferencer.processor, args.text_column, None)
+    elif args.text_column is not None:
+        dicts = texts_from_key(dicts, args.text_column, args.input_file)
     results = (inferencer.inference_from_dicts(dicts) if dicts is not None
                else inferencer.inference_from_file(args.input_file.resolve()))
     _write_json(merge_batches(results), args.output)
     return EXIT_OK
+
+
+def texts_from_key(dicts: list[dict[str, Any]], key: str, path: Path
+                   ) -> list[dict[str, Any]]:
+    """Input dicts with their text under ``key`` (``--text-column``) moved to ``"text"``."""
+    from farm.errors import DataFileError
+
+    moved = []
+    for number, item in enumerate(dicts, 1):
+        if key not in item:
+            raise DataFileError(f"input {number} has no key {key!r} (--text-column); its keys: "
+                                f"{sorted(item)}", path)
+        moved.append({**{k: v for k, v in item.items() if k not in (key, "text")},
+                      "text": item[key]})
+    return moved
 
 
 def cmd_serve(args: argparse.Namespace) -> int:

@@ -43,3 +43,39 @@ def check_choice(value: str, choices: Iterable[str], what: str) -> None:
             f"Unknown {what} '{value}'.{did_you_mean(value, options)} "
             f"Valid choices: {', '.join(repr(o) for o in options)}."
         )
+
+
+def near_misses(path: str | Path, shown: int = 8) -> str:
+    """For a path that does not exist: a ' Did you mean ...?' naming the closest entry of
+    the nearest folder that does exist (the full corrected path where that exists), and a
+    few of that folder's entries; '' when there is no such folder.
+
+    Example:
+        >>> near_misses("examples/sentimnt/train.tsv")  # doctest: +SKIP
+        " Did you mean 'examples/sentiment/train.tsv'? In examples: configs/, sentiment/."
+    """
+    path = Path(path)
+    if path.exists():
+        return ""
+    folder, missing = path.parent, [path.name]
+    while not folder.is_dir():
+        if folder == folder.parent:
+            return ""
+        folder, missing = folder.parent, [folder.name, *missing]
+    try:
+        entries = sorted(folder.iterdir(), key=lambda entry: entry.name)
+    except OSError:
+        return ""
+    names = [entry.name for entry in entries if not entry.name.startswith(".")]
+    close = difflib.get_close_matches(missing[0], names, n=1)
+    hint = ""
+    if close:
+        corrected = folder / close[0] / Path(*missing[1:]) if missing[1:] else folder / close[0]
+        suggestion = corrected if corrected.exists() else folder / close[0]
+        hint = f" Did you mean '{suggestion}'?"
+    if not names:
+        return f"{hint} {folder} is empty."
+    listed = [f"{e.name}/" if e.is_dir() else e.name for e in entries if e.name in names]
+    more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
+    where = "the working directory" if folder == Path() else str(folder)
+    return f"{hint} In {where}: {', '.join(listed[:shown])}{more}."

@@ -109,7 +109,8 @@ def initialize_device_settings(
         local_rank = int(os.environ.get("LOCAL_RANK", -1))
     cuda = torch.cuda.is_available() and use_cuda is not False
     if use_cuda and not torch.cuda.is_available():
-        logger.warning("use_cuda=True but no CUDA device is available; using the CPU.")
+        # FARM's scripts pass use_cuda=True to mean "the GPU if there is one".
+        logger.info("No CUDA device: using the CPU.")
     if int(os.environ.get("WORLD_SIZE", 1)) > 1 and not dist.is_initialized():
         if cuda:
             torch.cuda.set_device(max(local_rank, 0))

@@ -183,7 +183,9 @@ def test_qa_input_errors_name_the_input(qa_model: Path, tmp_path: Path,
     assert "document '1' (input 1) has keys ['question', 'text']" in capsys.readouterr().err
     assert main(["-q", "predict", str(qa_model), str(tmp_path / "bad.jsonl"), "--max-seq-len",
                  "64"]) == EXIT_INPUT
-    assert "doc_stride=128 does not fit" in capsys.readouterr().err
+    error = capsys.readouterr().err  # in the words of the command line: flags
+    assert "--doc-stride 128 does not fit: with --max-seq-len 64" in error
+    assert "Use --doc-stride between 1 and" in error and "raise --max-seq-len" in error
 
 
 def test_eval_of_rankers_on_a_dpr_file(tiny_bert_dir: Path, tmp_path: Path) -> None:

@@ -75,7 +75,8 @@ def test_every_problem_is_listed_with_its_key_path_and_choices(tmp_path: Path) -
     assert problems["trainer.early_stopping.mode"] == (
         "'maximum' is not a valid choice. Did you mean 'max'? Valid choices: ['min', 'max'].")
     assert "Valid choices: ['none', 'stdout', 'mlflow']" in problems["tracking.type"]
-    assert problems["data.data_dir"] == f"folder {tmp_path / 'missing'} not found"
+    assert problems["data.data_dir"] == (
+        f"folder {tmp_path / 'missing'} not found. {tmp_path} is empty.")
     assert str(error.value).startswith(f"bad.yaml: {len(problems)} problem(s)")
 
 
@@ -85,7 +86,7 @@ def test_missing_sections_and_required_keys(tmp_path: Path) -> None:
     problems = dict(error.value.problems)
     assert problems["model"].startswith("missing section")
     assert problems["heads"].startswith("missing section")
-    assert problems["data.data_dir"] == "missing (required)."
+    assert problems["data.data_dir"] == "missing (required): folder of the data files"
     assert problems["processor.max_seq_len"] == "missing: NERProcessor needs 'max_seq_len'."
 
 
@@ -202,3 +203,26 @@ def test_task_configs_check_tasks_model_type_and_its_keys(tmp_path: Path) -> Non
     dpr["model"]["type"] = "BiAdaptiveModel"
     experiment = build_experiment(dpr, check_paths=False)
     assert experiment.config["model"]["pooling"] == "cls_token"
+
+
+def test_the_config_reference_in_the_docs_is_the_schemas() -> None:
+    """docs/cli.md lists exactly the schema's keys, defaults and choices (regenerate with
+    ``python -m farm.experiment.reference --write docs/cli.md``), and its example config
+    uses only keys of the schema."""
+    import yaml
+
+    from farm.experiment.reference import config_reference, generated_part
+    from farm.experiment.schema import EARLY_STOPPING, SECTIONS
+
+    page = EXAMPLES.parents[1] / "docs" / "cli.md"
+    assert generated_part(page) == config_reference()
+    for section, keys in SECTIONS.items():
+        for name, key in keys.items():
+            assert f"| `{name}` | " in config_reference()
+            assert key.help, f"{section}.{name} has no help text for the reference"
+    example = yaml.safe_load(page.read_text().split("```yaml\n", 1)[1].split("```", 1)[0])
+    for section, values in example.items():
+        if section in SECTIONS:
+            assert set(values) <= set(SECTIONS[section]), section
+    assert set(example["trainer"]["early_stopping"]) <= set(EARLY_STOPPING)
+    assert set(SECTIONS["trainer"]) <= set(example["trainer"])  # every trainer key shown

@@ -19,43 +19,85 @@ from transformers import PreTrainedTokenizerBase
 from farm.conversion.transformers import convert_from_transformers
 from farm.data_handler.processors import (
     BertStyleLMProcessor,
-    InferenceProcessor,
     NERProcessor,
     Processor,
+    RegressionProcessor,
     SquadProcessor,
+    TextClassificationProcessor,
     TextPairClassificationProcessor,
+    TextPairRegressionProcessor,
 )
 from farm.errors import FarmError, check_choice
 from farm.modeling.adaptive_model import AdaptiveModel
+from farm.modeling.prediction_heads import (
+    MultiLabelTextClassificationHead,
+    PredictionHead,
+    RegressionHead,
+)
 from farm.modeling.tokenization import Tokenizer
 
 _NO_FILES: dict[str, Any] = {"data_dir": None, "train_filename": None, "dev_filename": None,
                              "test_filename": None}
 
 
-def _text(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
-    return InferenceProcessor(tokenizer, max_seq_len=256)
+def _sequence(tokenizer: PreTrainedTokenizerBase, head: PredictionHead, pair: bool) -> Processor:
+    """The processor FARM trains such a head with: its task (labels, metric, columns
+    ``text``/``text_b``/``label``) lets ``farm eval`` read labelled files. The head decides,
+    as ``problem_type`` may have turned a text classification model into a regression or
+    multilabel one."""
+    processor: Processor
+    if isinstance(head, RegressionHead):
+        # The converter folded the label scaler into the head: it predicts in label scale.
+        regression = TextPairRegressionProcessor if pair else RegressionProcessor
+        processor = regression(tokenizer, max_seq_len=256, dev_split=0.0, scaler_mean=0.0,
+                               scaler_scale=1.0, **_NO_FILES)
+    else:
+        classification = TextPairClassificationProcessor if pair else (
+            TextClassificationProcessor)
+        processor = classification(
+            tokenizer, max_seq_len=256, dev_split=0.0, label_list=head.label_list,
+            multilabel=isinstance(head, MultiLabelTextClassificationHead), **_NO_FILES)
+    return _task_named_after(head, processor)
 
 
-def _pair(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
-    return TextPairClassificationProcessor(tokenizer, max_seq_len=256, dev_split=0.0,
-                                           **_NO_FILES)
+def _text(tokenizer: PreTrainedTokenizerBase, head: PredictionHead) -> Processor:
+    return _sequence(tokenizer, head, pair=False)
 
 
-def _ner(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
-    return NERProcessor(tokenizer, max_seq_len=256, label_list=labels, **_NO_FILES)
+def _pair(tokenizer: PreTrainedTokenizerBase, head: PredictionHead) -> Processor:
+    return _sequence(tokenizer, head, pair=True)
 
 
-def _qa(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
+def _ner(tokenizer: PreTrainedTokenizerBase, head: PredictionHead) -> Processor:
+    processor = NERProcessor(tokenizer, max_seq_len=256, label_list=head.label_list,
+                             **_NO_FILES)
+    return _task_named_after(head, processor)
+
+
+def _qa(tokenizer: PreTrainedTokenizerBase, head: PredictionHead) -> Processor:
     return SquadProcessor(tokenizer, max_seq_len=384, **_NO_FILES)
 
 
-def _lm(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
+def _lm(tokenizer: PreTrainedTokenizerBase, head: PredictionHead) -> Processor:
     return BertStyleLMProcessor(tokenizer, max_seq_len=256, next_sent_pred=False, **_NO_FILES)
 
 
-def _lm_nsp(tokenizer: PreTrainedTokenizerBase, labels: list[str] | None) -> Processor:
+def _lm_nsp(tokenizer: PreTrainedTokenizerBase, head: PredictionHead) -> Processor:
     return BertStyleLMProcessor(tokenizer, max_seq_len=256, next_sent_pred=True, **_NO_FILES)
+
+
+def _task_named_after(head: PredictionHead, processor: Processor) -> Processor:
+    """The processor's one task under the head's ``task_name`` (a FARM model converted to
+    Hugging Face and back keeps its task name), so the head finds its labels."""
+    ((name, task),) = processor.tasks.items()
+    if name != head.task_name:
+        del processor.tasks[name]
+        regression = {k: task[k] for k in ("scaler_mean", "scaler_scale") if k in task}
+        processor.add_task(
+            name=head.task_name, metric=task["metric"], label_list=task["label_list"],
+            label_column_name=task["label_column_name"], task_type=task["task_type"],
+            text_column_name=task["text_column_name"], **regression)
+    return processor
 
 
 @dataclass(frozen=True)
@@ -65,11 +107,13 @@ class InferenceTask:
     Attributes:
         head_task_type (str | None): The converter's task type (``hf_heads.TASK_TYPES``);
             ``None`` lets ``problem_type`` pick among the sequence heads.
-        processor (Callable): ``(tokenizer, label_list) -> Processor`` for request dicts.
+        processor (Callable): ``(tokenizer, converted head) -> Processor``: reads request
+            dicts, and labelled files in the format FARM trains the task on (for
+            ``farm eval``).
     """
 
     head_task_type: str | None
-    processor: Callable[[PreTrainedTokenizerBase, list[str] | None], Processor]
+    processor: Callable[[PreTrainedTokenizerBase, PredictionHead], Processor]
 
 
 INFERENCE_TASKS: dict[str, InferenceTask] = {
@@ -101,4 +145,4 @@ def load_hugging_face(
                                       task_type=task.head_task_type)
     extra: dict[str, Any] = {"revision": revision} if revision else {}
     tokenizer = Tokenizer.load(name_or_path, **extra)
-    return model, task.processor(tokenizer, model.heads[0].label_list)
+    return model, task.processor(tokenizer, model.heads[0])

@@ -138,6 +138,28 @@ def _on_cpu_for_inference(model: nn.Module) -> Iterator[None]:
         model.to(device).train(was_training)
 
 
+EXPORTER_LOGGERS = ("onnxscript", "onnx_ir")
+"""Loggers of the exporter's graph passes (about a hundred INFO lines per export)."""
+
+
+@contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    """While exporting, the exporter's passes log warnings only, unless their loggers'
+    levels were set explicitly (``farm -v`` does); and its warning that torchvision's
+    operators are missing (FARM does not use them) is dropped."""
+    exporter = [logging.getLogger(name) for name in EXPORTER_LOGGERS]
+    levels = {logger: logging.WARNING for logger in exporter if logger.level == logging.NOTSET}
+    levels[logging.getLogger("torch.onnx._internal.exporter._registration")] = logging.ERROR
+    previous = {logger: logger.level for logger in levels}
+    for logger, level in levels.items():
+        logger.setLevel(level)
+    try:
+        yield
+    finally:
+        for logger, level in previous.items():
+            logger.setLevel(level)
+
+
 def _export_program(module: nn.Module, config: Any, output_names: list[str],
                     onnx_file: Path, opset_version: int | None) -> Any:
     """Trace ``module(input_ids, padding_mask, segment_ids)`` on a probe batch of
@@ -146,20 +168,13 @@ def _export_program(module: nn.Module, config: Any, output_names: list[str],
     example = tuple(batch[name] for name in INPUT_NAMES)
     batch_dim = torch.export.Dim("batch")
     sequence_dim = torch.export.Dim("sequence")
-    # The exporter warns that torchvision's operators are missing; FARM does not use them.
-    registration = logging.getLogger("torch.onnx._internal.exporter._registration")
-    level = registration.level
-    registration.setLevel(logging.ERROR)
-    try:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            program = torch.onnx.export(
-                module, example, dynamo=True, input_names=list(INPUT_NAMES),
-                output_names=output_names, opset_version=opset_version, verbose=False,
-                dynamic_shapes={name: {0: batch_dim, 1: sequence_dim} for name in INPUT_NAMES},
-            )
-    finally:
-        registration.setLevel(level)
+    with torch.no_grad(), warnings.catch_warnings(), _quiet_exporter():
+        warnings.simplefilter("ignore")
+        program = torch.onnx.export(
+            module, example, dynamo=True, input_names=list(INPUT_NAMES),
+            output_names=output_names, opset_version=opset_version, verbose=False,
+            dynamic_shapes={name: {0: batch_dim, 1: sequence_dim} for name in INPUT_NAMES},
+        )
     if program is None:
         raise FarmError("torch.onnx.export returned no program.")
     program.save(str(onnx_file))

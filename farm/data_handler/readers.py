@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from farm.errors import DataFileError, did_you_mean
+from farm.errors import DataFileError, did_you_mean, near_misses
 
 
 @dataclass
@@ -52,12 +52,9 @@ class Table:
 def read_text(file: Path, encoding: str = "utf-8-sig") -> str:
     """The decoded content of ``file``; errors name the file, the line and the fix."""
     if not file.is_file():
-        parent = file.parent
-        present = sorted(p.name for p in parent.iterdir())[:20] if parent.is_dir() else []
-        listing = f" Files in {parent}: {', '.join(present)}." if present else ""
         raise DataFileError(
-            "file not found. Check data_dir and the *_filename arguments of the processor."
-            + listing,
+            f"file not found.{near_misses(file)} Check data_dir and the *_filename arguments of "
+            "the processor.",
             file=file,
         )
     data = file.read_bytes()

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from farm.errors import FarmError, did_you_mean
+from farm.errors import FarmError, did_you_mean, near_misses
 from farm.experiment.schema import (
     ALL_SECTIONS,
     BI_MODEL_KEYS,
@@ -337,7 +337,7 @@ class _Validator:
         for name, key in keys.items():
             if name not in section:
                 if key.default is REQUIRED:
-                    self.problem((*path, name), f"missing (required). {key.help}".strip())
+                    self.problem((*path, name), f"missing (required): {key.help}")
                 out[name] = None if key.default is REQUIRED else key.default
                 continue
             out[name] = self.value((*path, name), section[name], key.type, key)
@@ -504,13 +504,15 @@ class _Validator:
         data_dir = data.get("data_dir")
         if isinstance(data_dir, str):
             if not Path(data_dir).is_dir():
-                self.problem(("data", "data_dir"), f"folder {data_dir} not found")
+                self.problem(("data", "data_dir"), f"folder {data_dir} not found."
+                             f"{near_misses(data_dir)}")
             else:
                 for key in ("train_filename", "dev_filename", "test_filename"):
                     name = data.get(key)
                     if isinstance(name, str) and not (Path(data_dir) / name).is_file() and (
                             not Path(name).is_file()):
-                        self.problem(("data", key), f"file {name} not found in {data_dir}")
+                        self.problem(("data", key), f"file {name} not found in {data_dir}."
+                                     f"{near_misses(Path(data_dir) / name)}")
         for key in ("language_model", "passage_language_model"):
             self.model_path(key)
 

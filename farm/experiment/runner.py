@@ -13,9 +13,10 @@ from typing import Any
 
 from farm.data_handler.data_silo import DataSilo
 from farm.data_handler.processors import Processor
+from farm.errors import FarmError
 from farm.experiment.config import PACKAGE_PREFIX, Experiment, Run, package_model_path
 from farm.experiment.schema import PRETRAINED_HEADS
-from farm.modeling.adaptive_model import AdaptiveModel
+from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
 from farm.modeling.biadaptive_model import BiAdaptiveModel
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.optimization import initialize_optimizer
@@ -54,9 +55,32 @@ class RunResult:
                 "best_dev": self.best_dev, "test": self.test_result}
 
 
-def run_experiment(experiment: Experiment) -> list[RunResult]:
-    """Train every run of ``experiment`` in turn."""
+def run_experiment(experiment: Experiment, overwrite: bool = False) -> list[RunResult]:
+    """Train every run of ``experiment`` in turn.
+
+    Args:
+        experiment (Experiment): The validated experiment.
+        overwrite (bool): Replace models that earlier runs saved in the runs' output
+            folders; without it such a folder stops the experiment before any training.
+
+    Raises:
+        FarmError: An output folder holds a model and ``overwrite`` is False.
+    """
+    taken = [folder for folder in (output_dir(experiment, run) for run in experiment.runs)
+             if holds_model(folder)]
+    if taken and not overwrite:
+        what = f"{taken[0]} holds" if len(taken) == 1 else (
+            f"{len(taken)} run folders hold ({', '.join(str(folder) for folder in taken)})")
+        raise FarmError(
+            f"experiment.output_dir: {what} a model saved by an earlier run, which this "
+            "experiment would overwrite. Pass overwrite=True to replace it, or set "
+            "experiment.output_dir to another folder.")
     return [run_one(run, output_dir(experiment, run)) for run in experiment.runs]
+
+
+def holds_model(folder: Path) -> bool:
+    """Whether ``folder`` holds a model saved by a run (or its run summary)."""
+    return (folder / MODEL_META).is_file() or (folder / SUMMARY_FILE).is_file()
 
 
 def output_dir(experiment: Experiment, run: Run) -> Path:
@@ -76,10 +100,14 @@ def run_one(run: Run, save_dir: Path) -> RunResult:
     config = run.config
     experiment, data, trainer_opts = config["experiment"], config["data"], config["trainer"]
     tracker = _start_tracking(config, run)
+    earlier_model = _saved_at(save_dir)  # a model replaced with --overwrite
     try:
         set_all_seeds(experiment["seed"])
         use_cuda = {"auto": None, "cpu": False, "cuda": True}[experiment["device"]]
         device, n_gpu = initialize_device_settings(use_cuda=use_cuda)
+        if use_cuda and device.type != "cuda":
+            logger.warning("experiment.device is cuda, but there is no CUDA device: training "
+                           "on the CPU.")
         lm_source = model_source(config["model"]["language_model"])
         tokenizer_opts = {k: v for k, v in [("do_lower_case", config["model"]["do_lower_case"])]
                           if v is not None}
@@ -118,7 +146,7 @@ def run_one(run: Run, save_dir: Path) -> RunResult:
             disable_tqdm=trainer_opts["disable_tqdm"],
         )
         trained = trainer.train()
-        if early_stopping is None or not (save_dir / "farm_model.json").is_file():
+        if early_stopping is None or not _saved_since(save_dir, earlier_model):
             core = getattr(trained, "module", trained)
             assert isinstance(core, AdaptiveModel | BiAdaptiveModel)
             core.save(save_dir)
@@ -133,6 +161,17 @@ def run_one(run: Run, save_dir: Path) -> RunResult:
     finally:
         tracker.end_run()
         set_tracker(None)
+
+
+def _saved_at(folder: Path) -> int | None:
+    meta = folder / MODEL_META
+    return meta.stat().st_mtime_ns if meta.is_file() else None
+
+
+def _saved_since(folder: Path, earlier: int | None) -> bool:
+    """Whether a model was saved in ``folder`` (by early stopping) during this run."""
+    saved = _saved_at(folder)
+    return saved is not None and saved != earlier
 
 
 def build_model(section: dict[str, Any], lm_source: str, passage_source: str | None,

@@ -41,39 +41,52 @@ class Key:
 
 
 EARLY_STOPPING: dict[str, Key] = {
-    "metric": Key(str, "loss", help="a head's dev result key: loss, acc, f1_macro, seq_f1 ..."),
-    "mode": Key(str, "min", choices=("min", "max")),
-    "patience": Key(int, 0, minimum=0),
-    "min_delta": Key(float, 0.001, minimum=0),
-    "min_evals": Key(int, 0, minimum=0),
-    "head": Key(int, 0, minimum=0),
+    "metric": Key(str, "loss", help="a head's dev result key: loss, acc, f1_macro, seq_f1, "
+                  "f1, perplexity, mrr_at_10, ..."),
+    "mode": Key(str, "min", choices=("min", "max"), help="min: lower is better (loss); "
+                "max: higher is better (acc, f1)"),
+    "patience": Key(int, 0, minimum=0, help="evaluations without improvement before "
+                    "training stops"),
+    "min_delta": Key(float, 0.001, minimum=0, help="the smallest change that counts as an "
+                     "improvement"),
+    "min_evals": Key(int, 0, minimum=0, help="evaluations before training may stop"),
+    "head": Key(int, 0, minimum=0, help="position of the head whose metric is watched"),
 }
 
 SECTIONS: dict[str, dict[str, Key]] = {
     "experiment": {
         "name": Key(str, "farm", help="experiment name (MLflow experiment, run names)"),
-        "seed": Key(int, 42),
+        "seed": Key(int, 42, help="seed of the random numbers (weights, shuffling, dev split)"),
         "output_dir": Key(str, "saved_models", path=True,
-                          help="the trained model is saved here (one sub-folder per grid run)"),
-        "device": Key(str, "auto", choices=("auto", "cpu", "cuda")),
+                          help="the trained model is saved here (one sub-folder per grid "
+                          "run); a folder holding an earlier run's model is refused unless "
+                          "farm train --overwrite"),
+        "device": Key(str, "auto", choices=("auto", "cpu", "cuda"),
+                      help="auto: a GPU if there is one"),
     },
     "data": {
-        "data_dir": Key(str, REQUIRED, path=True),
-        "train_filename": Key(str, "train.tsv"),
-        "dev_filename": Key(str | None, None),
-        "test_filename": Key(str | None, None),
-        "dev_split": Key(float, 0.1, minimum=0.0),
-        "dev_stratification": Key(bool, False),
-        "caching": Key(bool, False),
-        "cache_path": Key(str, "cache/data_silo", path=True),
+        "data_dir": Key(str, REQUIRED, path=True, help="folder of the data files"),
+        "train_filename": Key(str, "train.tsv", help="training file in data_dir"),
+        "dev_filename": Key(str | None, None, help="dev file; null: dev_split of the "
+                            "training file"),
+        "test_filename": Key(str | None, None, help="test file (evaluated after training)"),
+        "dev_split": Key(float, 0.1, minimum=0.0, help="share of the training file used as "
+                         "dev set when there is no dev file"),
+        "dev_stratification": Key(bool, False, help="keep the label ratios in that split"),
+        "caching": Key(bool, False, help="store the features, to skip preprocessing next "
+                       "time"),
+        "cache_path": Key(str, "cache/data_silo", path=True, help="folder of that cache"),
     },
     "model": {
         "language_model": Key(str, REQUIRED, help="hub name, folder, or package:NAME for "
                               "the model shipped by an installed package"),
-        "language": Key(str | None, None),
-        "do_lower_case": Key(bool | None, None),
-        "embeds_dropout_prob": Key(float, 0.1, minimum=0.0),
-        "loss_weights": Key(list[float] | None, None),
+        "language": Key(str | None, None, help="language of the model's training data, "
+                        "recorded with it"),
+        "do_lower_case": Key(bool | None, None, help="lower-case the texts; null: the "
+                             "tokenizer's own setting"),
+        "embeds_dropout_prob": Key(float, 0.1, minimum=0.0, help="dropout on the encoder's "
+                                   "output"),
+        "loss_weights": Key(list[float] | None, None, help="one weight per head (multitask)"),
         "type": Key(str, "AdaptiveModel", choices=("AdaptiveModel", "BiAdaptiveModel"),
                     help="BiAdaptiveModel: query and passage encoders (dense retrieval)"),
         "passage_language_model": Key(str | None, None, help="BiAdaptiveModel: the passage "
@@ -84,28 +97,42 @@ SECTIONS: dict[str, dict[str, Key]] = {
                        help="BiAdaptiveModel: how token vectors become one vector"),
     },
     "optimizer": {
-        "learning_rate": Key(float, 5e-5, minimum=0.0),
-        "optimizer_opts": Key(dict | None, None),
-        "schedule_opts": Key(dict | None, None),
-        "grad_acc_steps": Key(int, 1, minimum=1),
-        "use_amp": Key(str | bool | None, None),
+        "learning_rate": Key(float, 5e-5, minimum=0.0, help="peak learning rate"),
+        "optimizer_opts": Key(dict | None, None, help="e.g. {name: AdamW, weight_decay: "
+                              "0.01}"),
+        "schedule_opts": Key(dict | None, None, help="e.g. {name: LinearWarmup, "
+                             "warmup_proportion: 0.1}"),
+        "grad_acc_steps": Key(int, 1, minimum=1, help="batches whose gradients are "
+                              "averaged into one optimizer step"),
+        "use_amp": Key(str | bool | None, None, help="mixed precision: true, bf16, fp16 "
+                       "(GPU), or null for full precision"),
     },
     "trainer": {
-        "epochs": Key(int, 1, minimum=1),
-        "batch_size": Key(int, 32, minimum=1),
-        "eval_batch_size": Key(int | None, None, minimum=1),
-        "evaluate_every": Key(int, 100, minimum=0),
-        "max_grad_norm": Key(float | None, 1.0),
-        "log_loss_every": Key(int, 10, minimum=1),
-        "early_stopping": Key(dict | None, None, help="metric, mode, patience, ... or null"),
-        "checkpoint_every": Key(int | None, None, minimum=1),
-        "checkpoint_root_dir": Key(str | None, None, path=True),
-        "checkpoints_to_keep": Key(int, 3, minimum=1),
-        "evaluator_test": Key(bool, True),
-        "disable_tqdm": Key(bool, True),
+        "epochs": Key(int, 1, minimum=1, help="passes over the training data"),
+        "batch_size": Key(int, 32, minimum=1, help="training batch size"),
+        "eval_batch_size": Key(int | None, None, minimum=1, help="dev/test batch size; "
+                               "null: batch_size"),
+        "evaluate_every": Key(int, 100, minimum=0, help="evaluate on dev every this many "
+                              "steps (0: never during training)"),
+        "max_grad_norm": Key(float | None, 1.0, help="clip gradients to this norm (null: "
+                             "no clipping)"),
+        "log_loss_every": Key(int, 10, minimum=1, help="track the training loss every this "
+                              "many steps"),
+        "early_stopping": Key(dict | None, None, help="the keys below, or null: no early "
+                              "stopping (the final model is saved)"),
+        "checkpoint_every": Key(int | None, None, minimum=1, help="save a checkpoint every "
+                                "this many steps, to resume from"),
+        "checkpoint_root_dir": Key(str | None, None, path=True, help="folder of the "
+                                   "checkpoints (needed with checkpoint_every)"),
+        "checkpoints_to_keep": Key(int, 3, minimum=0, help="most recent checkpoints kept "
+                                   "(0: all)"),
+        "evaluator_test": Key(bool, True, help="evaluate on the test file after training"),
+        "disable_tqdm": Key(bool | None, None, help="hide the progress bar; null: shown when "
+                            "stderr is a terminal and farm runs without -q"),
     },
     "tracking": {
-        "type": Key(str, "none", choices=("none", "stdout", "mlflow")),
+        "type": Key(str, "none", choices=("none", "stdout", "mlflow"),
+                    help="where parameters and metrics go"),
         "tracking_uri": Key(str | None, None, help="e.g. sqlite:///mlflow.db (mlflow only)"),
         "experiment_name": Key(str | None, None, help="default: experiment.name"),
         "run_name": Key(str | None, None, help="default: experiment.name plus the grid values"),
@@ -206,6 +233,11 @@ def _fits(value: Any, option: Any) -> bool:
     if origin is typing.Literal:
         return value in typing.get_args(option)
     return True  # callables, tensors, ...: not checked here
+
+
+def describe(hint: Any) -> str:
+    """A type hint in words: ``int | None`` → ``an integer or null``."""
+    return _describe(hint)
 
 
 def _describe(hint: Any) -> str:

@@ -15,6 +15,7 @@ from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
 from torch.utils.data import DataLoader
 from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
 
 from farm import distributed
 from farm.data_handler.data_silo import DataSilo
@@ -31,6 +32,7 @@ from farm.training.checkpoint import (
     save_checkpoint,
 )
 from farm.training.early_stopping import EarlyStopping
+from farm.training.progress import ProgressClock
 from farm.training.run_record import RunRecord
 
 logger = logging.getLogger(__name__)
@@ -66,7 +68,9 @@ class Trainer:
         checkpoint_root_dir (str | Path | None): Folder of the checkpoints.
         checkpoints_to_keep (int): Most recent checkpoints kept.
         evaluator_test (bool): Evaluate on the test set at the end.
-        disable_tqdm (bool): Hide progress bars.
+        disable_tqdm (bool | None): Hide the progress bar; ``None`` shows it only when
+            stderr is a terminal. Either way, each evaluation and the end of each epoch but
+            the last log the step, steps per second and the time left.
         max_grad_norm (float | None): Clip gradients to this norm (None: no clipping).
         freeze_lm_steps (int): Keep the language model's weights fixed for the first this
             many steps (only the heads learn).
@@ -101,7 +105,7 @@ class Trainer:
         checkpoint_root_dir: str | Path | None = None,
         checkpoints_to_keep: int = 3,
         evaluator_test: bool = True,
-        disable_tqdm: bool = False,
+        disable_tqdm: bool | None = False,
         max_grad_norm: float | None = 1.0,
         freeze_lm_steps: int = 0,
         freeze_lm_epochs: int = 0,
@@ -148,6 +152,7 @@ class Trainer:
         self._saved_best = False
         self._last_eval_step = -1
         self._pending_rng: Checkpoint | None = None
+        self._clock: ProgressClock | None = None
         self._is_main = distributed.is_main_process()
         self.record = RunRecord()
 
@@ -224,7 +229,7 @@ class Trainer:
         if self._pending_rng is not None:
             restore_rng(self._pending_rng.rng_tensors, self._pending_rng.state["rng"])
             self._pending_rng = None
-        with self._sigterm_flag():
+        with self._sigterm_flag(), self._logs_above_progress_bar():
             stopped = self._run_epochs(train_loader, dev_evaluator)
             if dev_evaluator and self.early_stopping and not stopped and (
                 self._last_eval_step != self.global_step
@@ -258,6 +263,7 @@ class Trainer:
         self.model.train()
         sampler: Any = train_loader.batch_sampler
         n_batches = len(train_loader)
+        self._clock = ProgressClock(self.epochs * n_batches, start_step=self.global_step)
         for epoch in range(self.epoch, self.epochs):
             self.epoch = epoch
             start = self.step_in_epoch
@@ -273,7 +279,7 @@ class Trainer:
                 next(batches)  # a sampler that cannot skip: load and drop the seen batches
             progress = tqdm(batches, total=n_batches, initial=start,
                             desc=f"Train epoch {epoch + 1}/{self.epochs}",
-                            disable=self.disable_tqdm or not self._is_main)
+                            disable=self.disable_tqdm if self._is_main else True)
             for step, batch in enumerate(progress, start=start):
                 group_start = step - step % self.grad_acc_steps
                 group_size = min(self.grad_acc_steps, n_batches - group_start)
@@ -299,6 +305,8 @@ class Trainer:
                         "Trainer.create_or_load_checkpoint(...)."
                     )
             self.step_in_epoch = 0
+            if epoch + 1 < self.epochs:
+                self._log_progress(f"Epoch {epoch + 1}/{self.epochs} done")
         return False
 
     def _forward_backward(self, batch: dict[str, Tensor], group_size: int) -> float:
@@ -350,6 +358,7 @@ class Trainer:
         """Evaluate on dev (on the main process), consult early stopping; True to stop."""
         self._last_eval_step = self.global_step
         stop = False
+        self._log_progress("Evaluating on dev")
         if self._is_main:
             result = evaluator.eval(self.core)  # not through DDP: only this process evaluates
             evaluator.log_results(result, "dev", self.global_step)
@@ -362,6 +371,19 @@ class Trainer:
                     logger.info("Saved the best model so far (%s) to %s", value,
                                 self.early_stopping.save_dir)
         return distributed.broadcast_flag(stop, self.device)
+
+    def _logs_above_progress_bar(self) -> contextlib.AbstractContextManager[Any]:
+        """While a progress bar may be shown, console log lines are printed above it
+        instead of into it."""
+        if self.disable_tqdm is True or not self._is_main:
+            return contextlib.nullcontext()
+        return logging_redirect_tqdm()
+
+    def _log_progress(self, what: str) -> None:
+        """A log line with the step, steps per second and the time left (which a progress
+        bar shows too, but not in a log file)."""
+        if self._is_main and self._clock is not None:
+            logger.info("%s at %s", what, self._clock.summary(self.global_step))
 
     def _save_model(self, directory: Path) -> None:
         self.core.save(directory)

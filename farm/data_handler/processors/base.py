@@ -203,14 +203,17 @@ class Processor:
 
     def file_path(self, filename: str | Path) -> Path:
         """Where ``filename`` is: absolute paths as given; relative ones in ``data_dir`` first,
-        then relative to the working directory."""
+        then relative to the working directory. A path this method returned is returned as
+        it is (the data silo resolves a file name, the reader resolves it again)."""
         path = Path(filename)
         if path.is_absolute() or self.data_dir is None:
             return path
         in_data_dir = self.data_dir / path
-        if in_data_dir.exists() or not path.exists():
+        if in_data_dir.exists():
             return in_data_dir
-        return path
+        if path.exists() or path.parts[:len(self.data_dir.parts)] == self.data_dir.parts:
+            return path
+        return in_data_dir
 
     def is_data_file(
         self, path: Path, splits: tuple[str, ...] = ("train", "dev", "test")

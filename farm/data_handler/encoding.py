@@ -15,12 +15,9 @@ from tokenizers import Encoding, Tokenizer
 from transformers import PreTrainedTokenizerBase
 from transformers.tokenization_utils_base import PaddingStrategy, TruncationStrategy
 
-<<<<<<< HEAD
-from farm.modeling.tokenization import tokenized_view
-=======
 from farm.data_handler.input_checks import surrogate_problem
 from farm.errors import DataFileError
->>>>>>> data
+from farm.modeling.tokenization import tokenized_view
 
 logger = logging.getLogger(__name__)
 

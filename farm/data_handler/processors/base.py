@@ -14,11 +14,8 @@ from transformers import PreTrainedTokenizerBase
 from farm.compat import warn_once
 from farm.data_handler.cache import tokenizer_state
 from farm.data_handler.dataset import FeatureDataset
-<<<<<<< HEAD
-from farm.data_handler.labels import REGRESSION, regression_metric
-=======
 from farm.data_handler.input_checks import INPUT_EXAMPLE
->>>>>>> data
+from farm.data_handler.labels import REGRESSION, regression_metric
 from farm.data_handler.samples import SampleBasket
 from farm.data_handler.unknown_tokens import count_unknown
 from farm.errors import DataFileError, FarmError, did_you_mean
@@ -378,7 +375,6 @@ class Processor:
     def on_label_list_read(self, task_name: str, labels: list[str]) -> None:
         """Hook for subclasses that mirror a task's label list in an attribute."""
 
-<<<<<<< HEAD
     @staticmethod
     def log_problematic(problematic_sample_ids: Iterable[Any],
                         reasons: Sequence[str] = ()) -> None:
@@ -391,14 +387,9 @@ class Processor:
         logger.warning("Skipped %d input(s) that could not be turned into samples; their ids: "
                        "%s%s", len(ids), ids[:20], f" (first: {shown})" if shown else "")
 
-    @staticmethod
-    def log_sample(basket: SampleBasket) -> None:
-        """Log the first sample of a basket (done once per preprocessing run)."""
-=======
     def log_sample(self, basket: SampleBasket) -> None:
         """Log the first sample of a basket (done once per preprocessing run), with its share
         of unknown tokens."""
->>>>>>> data
         if basket.samples:
             sample = basket.samples[0]
             features = {k: [v] for f in sample.features or [] for k, v in f.items()}

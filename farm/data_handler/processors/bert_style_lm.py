@@ -12,11 +12,7 @@ import numpy as np
 from transformers import PreTrainedTokenizerBase
 
 from farm.data_handler.dataset import LABEL_PAD_VALUE, FeatureDataset
-<<<<<<< HEAD
-=======
-from farm.data_handler.encoding import tokenized_view
 from farm.data_handler.input_checks import check_input_dicts
->>>>>>> data
 from farm.data_handler.lm_documents import read_documents, split_sentences
 from farm.data_handler.lm_masking import mask_tokens
 from farm.data_handler.lm_packing import (

@@ -286,12 +286,9 @@ class DelimitedProcessor(Processor):
         """
         if not dicts:
             return self.empty_result(return_baskets)
-<<<<<<< HEAD
+        check_input_dicts(dicts, indices, self.input_example)
         tupled = any(isinstance(d.get("text"), (tuple, list)) for d in dicts)
         dicts = [_split_pair(d) for d in dicts] if tupled else dicts
-=======
-        check_input_dicts(dicts, indices, self.input_example)
->>>>>>> data
         texts = [_text_of(d, i, "text") for i, d in enumerate(dicts)]
         pair = self.is_pair or tupled
         texts_b = [_text_of(d, i, "text_b") for i, d in enumerate(dicts)] if pair else None

@@ -316,13 +316,13 @@ class NERProcessor(Processor):
         return dataset, dataset.tensor_names, set()
 
 
-<<<<<<< HEAD
 def _owner_counts(dataset: FeatureDataset, n_inputs: int) -> list[int]:
     """Samples (windows) per input, from each window's ``window_position`` (input, ...)."""
     owners = np.fromiter((int(p[0]) for p in dataset.features.get(WINDOW_POSITION, [])),
                          dtype=np.int64)
     return np.bincount(owners, minlength=n_inputs).tolist()
-=======
+
+
 @dataclass
 class _SentenceEncoding:
     """The parts of a sentence's encoding that samples are cut from, read once.
@@ -348,7 +348,6 @@ class _SentenceEncoding:
                    np.asarray(encoding.type_ids, dtype=np.int8),
                    encoding.offsets, encoding.tokens,
                    np.cumsum([0] + [len(w) + 1 for w in words[:-1]]))
->>>>>>> data
 
 
 def _window_arrays(

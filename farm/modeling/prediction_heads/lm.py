@@ -82,6 +82,7 @@ class BertLMHead(PredictionHead):
     """
 
     task_type = "lm"
+    model_type = "language_modelling"
     ph_output_type = "per_token"
     processor_task_types = ("lm",)
 

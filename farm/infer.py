@@ -487,7 +487,9 @@ def _as_numpy(predictions: list[Any]) -> list[Any]:
         elif isinstance(prediction, dict):
             converted.append({
                 k: (np.float32(v) if k in ("probability", "pred") and isinstance(v, float)
-                    else np.asarray(v, dtype=np.float32) if k == "probabilities" else v)
+                    else np.asarray(v, dtype=np.float32)
+                    if k == "probabilities" or (k == "probability" and isinstance(v, list))
+                    else v)
                 for k, v in prediction.items()})
         else:
             converted.append(prediction)

@@ -221,3 +221,16 @@ def test_rest_api_module_builds_its_app_on_first_use_only(
     client = TestClient(module.app)
     models = client.get("/models").json()
     assert [m["name"] for m in models] == ["sentiment"]
+
+
+def test_farm_numbers_for_multilabel_ner_and_regression_predictions() -> None:
+    from farm.infer import _as_numpy
+
+    multilabel, ner, regression = _as_numpy([
+        {"label": ["a"], "probability": [0.9], "probabilities": [0.9, 0.1]},
+        [{"label": "LOC", "probability": 0.5, "start": 0}],
+        {"context": "x", "pred": 2.5},
+    ])
+    assert multilabel["probability"].dtype == np.float32 and multilabel["label"] == ["a"]
+    assert isinstance(ner[0]["probability"], np.float32) and ner[0]["start"] == 0
+    assert isinstance(regression["pred"], np.float32) and regression["context"] == "x"

@@ -47,8 +47,9 @@ class QuestionAnsweringHead(PredictionHead):
             (default: ``n_best``).
         context_window_size (int): Characters of document around an answer in the
             results' ``context``.
-        duplicate_filtering (int): Drop answers whose start and end lie within this many
-            characters of a better answer (-1: only identical spans).
+        duplicate_filtering (int): Drop answers whose start or end lies within this many
+            characters of a better answer's (FARM's rule; 0: no two answers share a start
+            or an end; -1: only identical spans).
         temperature_for_confidence (float): Softmax temperature of the confidences; set on
             dev data by ``Evaluator.eval(model, calibrate_conf_scores=True)``. Stored, as in
             FARM, as a one-element ``nn.Parameter`` (not trained by the optimizer); assigning

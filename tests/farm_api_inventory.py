@@ -91,6 +91,7 @@ MODEL_SIDE = [
     _e(f"{PH}:TokenClassificationHead.load", "config_file revision"),
     _e(f"{PH}:BertLMHead", "hidden_size vocab_size hidden_act task_name"),
     _e(f"{PH}:BertLMHead.load", "pretrained_model_name_or_path n_added_tokens"),
+    _e(f"{PH}:BertLMHead.decoder"),
     _e(f"{PH}:NextSentenceHead", "layer_dims num_labels task_name"),
     _e(f"{PH}:QuestionAnsweringHead",
        "layer_dims task_name no_ans_boost context_window_size n_best n_best_per_sample "

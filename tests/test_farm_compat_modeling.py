@@ -337,3 +337,14 @@ def test_adamw_without_bias_correction_trains(tiny_bert_dir: Path) -> None:
         optimizer.step()
         optimizer.zero_grad()
     assert all(math.isfinite(v) for v in losses) and losses[-1] < losses[0]
+
+
+def test_lm_head_decoder_is_tied_to_the_input_embeddings(tiny_bert_dir: Path) -> None:
+    from farm.modeling.prediction_head import BertLMHead
+
+    lm = LanguageModel.load(tiny_bert_dir)
+    head = BertLMHead.load(tiny_bert_dir)
+    AdaptiveModel(lm, [head], 0.1, lm_output_types=["per_token"], device="cpu")
+    embeddings = lm.model.get_input_embeddings().weight
+    assert head.decoder.weight.shape == embeddings.shape
+    assert head.decoder.weight.data_ptr() == embeddings.data_ptr()

@@ -223,6 +223,16 @@ class BertLMHead(PredictionHead):
         self._ties.bind(masked_lm, None)
 
     @property
+    def decoder(self) -> nn.Module:
+        """The output layer over the vocabulary (FARM's attribute); once the head is in an
+        ``AdaptiveModel``, its weight is the language model's input embedding matrix."""
+        layer = self.masked_lm.get_output_embeddings()
+        if layer is None:
+            raise FarmError(f"The {type(self.masked_lm).__name__} of this head has no output "
+                            "layer over the vocabulary.")
+        return cast(nn.Module, layer)
+
+    @property
     def vocab_size(self) -> int:
         """Number of tokens the head predicts."""
         return int(self.model_config["vocab_size"])

@@ -348,3 +348,21 @@ def test_lm_head_decoder_is_tied_to_the_input_embeddings(tiny_bert_dir: Path) ->
     embeddings = lm.model.get_input_embeddings().weight
     assert head.decoder.weight.shape == embeddings.shape
     assert head.decoder.weight.data_ptr() == embeddings.data_ptr()
+
+
+def test_dpr_encoder_classes_load_dpr_folders_and_plain_encoders(
+        tiny_bert_dir: Path, tmp_path: Path) -> None:
+    from farm.modeling import dpr_conversion
+    from farm.modeling.language_model import DPRContextEncoder, DPRQuestionEncoder
+
+    bert = LanguageModel.load(tiny_bert_dir)
+    dpr = dpr_conversion.to_transformers(bert, "query", "cls_token")
+    dpr.save_pretrained(tmp_path / "dpr_question")
+    loaded = DPRQuestionEncoder.load(tmp_path / "dpr_question")
+    assert isinstance(loaded, DPRQuestionEncoder) and loaded.config.model_type == "bert"
+    for name, param in bert.model.named_parameters():
+        if not name.startswith("pooler."):
+            torch.testing.assert_close(dict(loaded.model.named_parameters())[name], param)
+    assert isinstance(DPRContextEncoder.load(tiny_bert_dir), DPRContextEncoder)
+    make_model(tiny_bert_dir).save(tmp_path / "farm")  # a saved FARM model loads too
+    assert DPRContextEncoder.load(tmp_path / "farm").config.model_type == "bert"

@@ -129,7 +129,8 @@ class _DprEncoder(FarmArchitecture):
     ) -> LanguageModel:
         from farm.modeling import dpr_conversion  # builds on the language model module
 
-        if not dpr_conversion.is_dpr_folder(pretrained_model_name_or_path):
+        saved_farm_model = (Path(pretrained_model_name_or_path) / "farm_model.json").is_file()
+        if saved_farm_model or not dpr_conversion.is_dpr_folder(pretrained_model_name_or_path):
             return super().load(pretrained_model_name_or_path, language=language,
                                 revision=revision, n_added_tokens=n_added_tokens,
                                 language_model_class=language_model_class, **kwargs)

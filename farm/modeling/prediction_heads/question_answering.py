@@ -137,7 +137,7 @@ class QuestionAnsweringHead(PredictionHead):
     @property
     def temperature(self) -> float:
         """``temperature_for_confidence`` as a number."""
-        return float(self.temperature_for_confidence)
+        return float(self.temperature_for_confidence.detach())
 
     def forward(self, x: Tensor) -> Tensor:
         return self.feed_forward(x)  # (batch, seq_len, 2)

@@ -1,9 +1,11 @@
 """Support for code written against FARM 0.8: one-time warnings for FARM arguments that no
 longer have an effect, and stand-ins for FARM names that cannot work any more.
 
-Three helpers, for every module that keeps a FARM name or argument alive:
+Helpers for every module that keeps a FARM name or argument alive:
 
 - :func:`warn_once` — an accepted FARM argument that changes nothing: log it once per process.
+- :func:`log_once` — any other one-time warning about a FARM call (a renamed method, an
+  argument that now means something slightly different), worded by the caller.
 - :func:`removed_function` / :func:`removed_class` — a FARM name that imports fine but raises
   :class:`FeatureRemovedError` (a :class:`~farm.errors.FarmError`) naming the replacement when
   it is called or instantiated, so a FARM script fails at the call, never at its imports.
@@ -17,6 +19,7 @@ Example:
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -25,6 +28,7 @@ from farm.errors import FarmError
 logger = logging.getLogger("farm.compat")
 
 _warned: set[str] = set()
+_lock = threading.Lock()
 
 
 class FeatureRemovedError(FarmError):
@@ -39,10 +43,29 @@ def warn_once(name: str, reason: str) -> None:
             one warning per distinct name and process.
         reason (str): Why it has no effect, and what to do instead if anything.
     """
-    if name in _warned:
-        return
-    _warned.add(name)
-    logger.warning("%s is accepted for FARM compatibility but has no effect: %s", name, reason)
+    if _first_time(name):
+        logger.warning("%s is accepted for FARM compatibility but has no effect: %s", name,
+                       reason)
+
+
+def log_once(key: str, message: str) -> None:
+    """Log ``message`` as a warning the first time ``key`` is seen in this process.
+
+    Args:
+        key (str): Identifies the warning (e.g. ``"Inferencer.load:num_processes"``).
+        message (str): What the user passed, what happens instead, and what to do.
+    """
+    if _first_time(key):
+        logger.warning(message)
+
+
+def _first_time(key: str) -> bool:
+    """Whether ``key`` is new (and remember it); safe across threads."""
+    with _lock:
+        if key in _warned:
+            return False
+        _warned.add(key)
+        return True
 
 
 def forget_warnings() -> None:
@@ -52,7 +75,8 @@ def forget_warnings() -> None:
 
 def removed_message(name: str, reason: str, instead: str) -> str:
     """The message of a removed feature: what, why, and the replacement."""
-    return f"{name} is not available in this FARM: {reason}. Instead: {instead}."
+    return (f"{name} is not available in this FARM: {reason}. Instead: {instead} (see "
+            "docs/migrating_from_farm.md).")
 
 
 def removed_function(name: str, reason: str, instead: str) -> Callable[..., NoReturn]:
@@ -79,14 +103,16 @@ def removed_function(name: str, reason: str, instead: str) -> Callable[..., NoRe
 
 class _RemovedClass(type):
     """Metaclass of removed-class stand-ins: any class attribute they lack (``.load``,
-    ``.convert_on_data``) raises the removal message instead of ``AttributeError``."""
+    ``.convert_on_data``) is a function raising the removal message when called."""
 
-    _removed_message: str
+    _removed_name: str
+    _reason: str
+    _instead: str
 
     def __getattr__(cls, attribute: str) -> Any:
         if attribute.startswith("__"):
             raise AttributeError(attribute)
-        raise FeatureRemovedError(cls._removed_message)
+        return removed_function(f"{cls._removed_name}.{attribute}", cls._reason, cls._instead)
 
 
 def removed_class(name: str, reason: str, instead: str) -> type:
@@ -108,5 +134,6 @@ def removed_class(name: str, reason: str, instead: str) -> type:
 
     short = name.rsplit(".", 1)[-1]
     return _RemovedClass(short, (), {
-        "__init__": __init__, "_removed_message": message, "__doc__": f"Removed. {message}",
+        "__init__": __init__, "_removed_name": name, "_reason": reason, "_instead": instead,
+        "__doc__": f"Removed. {message}",
     })

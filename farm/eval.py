@@ -10,6 +10,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from farm.compat import log_once
 from farm.evaluation.metrics import compute_metrics, report_for
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.tracking import get_tracker
@@ -47,21 +48,39 @@ class Evaluator:
     def eval(
         self, model: nn.Module, return_preds_and_labels: bool = False,
         calibrate_conf_scores: bool = False,
+        use_confidence_scores_for_ranking: bool | None = None,
+        use_no_answer_legacy_confidence: bool = False,
     ) -> list[dict[str, Any]]:
         """Evaluate; the model's train/eval mode is restored afterwards.
 
         Args:
             model (nn.Module): An ``AdaptiveModel`` (or one wrapped in DDP).
-            return_preds_and_labels (bool): Add ``"preds"`` and ``"labels"`` to each result.
+            return_preds_and_labels (bool): Add ``"preds"`` and ``"labels"`` to each result
+                (for question answering, per question FARM's pair ``(candidates,
+                no_ans_gap)`` of ``QACandidate`` objects and the gold answer texts).
             calibrate_conf_scores (bool): Before computing the metrics, let every head that
                 has confidence scores (``calibrate_conf``, e.g. question answering) fit
                 their temperature on this data.
+            use_confidence_scores_for_ranking (bool | None): Set the question answering
+                heads' ranking by confidence (True) or by score (False) before evaluating;
+                None keeps each head's setting.
+            use_no_answer_legacy_confidence (bool): FARM's option for an old no-answer
+                confidence formula; accepted with a warning, no effect.
 
         Returns:
             list[dict[str, Any]]: Per head ``{"loss", "task_name", <metrics>, "report"}``.
         """
         core = cast(AdaptiveModel, getattr(model, "module", model))
         heads = core.heads
+        if use_no_answer_legacy_confidence:
+            log_once("Evaluator.eval:use_no_answer_legacy_confidence",
+                      "Evaluator.eval(use_no_answer_legacy_confidence=True) has no effect: "
+                      "there is one confidence for spans and no-answers alike.")
+        if use_confidence_scores_for_ranking is not None:
+            for head in heads:
+                if hasattr(head, "use_confidence_scores_for_ranking"):
+                    cast(Any, head).use_confidence_scores_for_ranking = (
+                        use_confidence_scores_for_ranking)
         losses: list[list[np.ndarray]] = [[] for _ in heads]
         preds: list[list[Any]] = [[] for _ in heads]
         labels: list[list[Any]] = [[] for _ in heads]

@@ -1,6 +1,7 @@
 """FARM's ``farm.file_utils``: reading FARM's JSON experiment configs (``read_config``,
-``unnestConfig``) and ``get_file_extension``. FARM's download helpers (S3, HTTP archives,
-its model cache) are gone: they raise a ``FarmError`` naming what to use instead.
+``unnestConfig``), ``get_file_extension``, and fetching a data archive over HTTP(S)
+(``fetch_archive_from_http``, ``http_get``). FARM's S3 helpers and its model cache are gone:
+they raise a ``FarmError`` naming what to use instead.
 """
 
 from __future__ import annotations
@@ -8,8 +9,14 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+import logging
+import shutil
+import tarfile
+import tempfile
+import urllib.request
+import zipfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from farm.compat import removed_function
 from farm.errors import FarmError
@@ -18,12 +25,13 @@ from farm.errors import FarmError
 #: hub models).
 FARM_CACHE = Path.home() / ".cache" / "torch" / "farm"
 
-_NO_DOWNLOAD = "FARM's download helpers (deepset's S3 bucket, its own cache) are gone"
+logger = logging.getLogger(__name__)
+
+_NO_DOWNLOAD = "FARM's S3 helpers and its own download cache are gone"
 _HUB = ("load models by hub name or local folder (LanguageModel.load, Tokenizer.load, "
-        "Inferencer.load use Hugging Face's cache) and download data sets yourself")
-fetch_archive_from_http = removed_function("fetch_archive_from_http", _NO_DOWNLOAD, _HUB)
+        "Inferencer.load use Hugging Face's cache); fetch data archives with "
+        "fetch_archive_from_http(url, output_dir)")
 download_from_s3 = removed_function("download_from_s3", _NO_DOWNLOAD, _HUB)
-http_get = removed_function("http_get", _NO_DOWNLOAD, _HUB)
 s3_get = removed_function("s3_get", _NO_DOWNLOAD, _HUB)
 load_from_cache = removed_function("load_from_cache", _NO_DOWNLOAD, _HUB)
 cached_path = removed_function("cached_path", _NO_DOWNLOAD, _HUB)
@@ -129,3 +137,84 @@ def get_file_extension(path: str | Path, dot: bool = True, lower: bool = True) -
     extension = Path(path).suffix
     extension = extension if dot else extension.lstrip(".")
     return extension.lower() if lower else extension
+
+
+def http_get(url: str, temp_file: IO[bytes], proxies: dict[str, str] | None = None) -> None:
+    """Download ``url`` (http or https) into the open binary file ``temp_file``.
+
+    Args:
+        url (str): The address.
+        temp_file (IO[bytes]): Where the bytes go.
+        proxies (dict[str, str] | None): Scheme → proxy address, as FARM took them.
+
+    Raises:
+        FarmError: Not an http(s) address, or the download failed.
+    """
+    if not url.lower().startswith(("http://", "https://")):
+        raise FarmError(f"http_get fetches http:// or https:// addresses; got {url!r}.")
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies or {}))
+    try:
+        with opener.open(url, timeout=60) as response:
+            shutil.copyfileobj(response, temp_file)
+    except OSError as error:
+        raise FarmError(f"Could not download {url}: {error}") from error
+
+
+def fetch_archive_from_http(url: str, output_dir: str | Path,
+                            proxies: dict[str, str] | None = None) -> bool:
+    """Download a ``.zip``, ``.tar.gz``/``.tgz`` or ``.gz`` archive and unpack it into
+    ``output_dir``, unless that folder already holds files (FARM's data-set fetcher).
+
+    Archive members that would land outside ``output_dir`` (absolute paths, ``..``, links)
+    are refused.
+
+    Args:
+        url (str): The archive's http(s) address.
+        output_dir (str | Path): The folder to unpack into.
+        proxies (dict[str, str] | None): Scheme → proxy address.
+
+    Returns:
+        bool: True if the archive was fetched, False if ``output_dir`` already held files.
+
+    Raises:
+        FarmError: An unknown archive type, a failed download, or an unsafe member.
+    """
+    output = Path(output_dir)
+    if output.is_dir() and any(output.iterdir()):
+        logger.info("%s already holds files; not fetching %s.", output, url)
+        return False
+    name = url.split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    kinds = {".zip": "zip", ".tar.gz": "tar", ".tgz": "tar", ".tar": "tar", ".gz": "gz"}
+    kind = next((k for suffix, k in kinds.items() if name.lower().endswith(suffix)), None)
+    if kind is None:
+        raise FarmError(f"fetch_archive_from_http unpacks .zip, .tar.gz, .tgz, .tar and .gz "
+                        f"archives; {url} is none of them. Download it yourself.")
+    output.mkdir(parents=True, exist_ok=True)
+    logger.info("Fetching %s into %s", url, output)
+    with tempfile.TemporaryFile() as archive:
+        http_get(url, archive, proxies)
+        archive.seek(0)
+        if kind == "zip":
+            with zipfile.ZipFile(archive) as zipped:
+                for member in zipped.namelist():
+                    _check_member(output, member, url)
+                zipped.extractall(output)
+        elif kind == "tar":
+            with tarfile.open(fileobj=archive) as tarred:
+                try:
+                    tarred.extractall(output, filter="data")
+                except tarfile.FilterError as error:
+                    raise FarmError(f"{url}: unsafe archive member refused: {error}") from error
+        else:
+            import gzip
+
+            with gzip.open(archive) as unzipped, open(output / name[:-3], "wb") as out:
+                shutil.copyfileobj(unzipped, out)
+    return True
+
+
+def _check_member(output: Path, member: str, url: str) -> None:
+    target = (output / member).resolve()
+    if not target.is_relative_to(output.resolve()):
+        raise FarmError(f"{url}: archive member {member!r} would be written outside "
+                        f"{output}; refused.")

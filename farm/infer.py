@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
+import math
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from farm.compat import FeatureRemovedError, log_once, removed_class
 from farm.conversion.onnx_model import OnnxAdaptiveModel, is_onnx_model_dir
 from farm.data_handler.dataset import Collator
 from farm.data_handler.processors import InferenceProcessor, Processor
@@ -28,6 +32,11 @@ logger = logging.getLogger(__name__)
 # 2,048 tokens and falls beyond (cache pressure; see docs/speed.md); GPUs want far larger
 # batches (a choice, not measured here).
 DEFAULT_MAX_TOKENS = {"cpu": 2048, "cuda": 16384}
+# Input dicts per chunk of ``inference_from_dicts(..., streaming=True)`` (rounded up to a
+# multiple of ``batch_size``, so the results are grouped as without streaming).
+DEFAULT_STREAMING_CHUNKSIZE = 256
+_S3E = ("S3E pooling of word embeddings was removed with the word-embedding models",
+        "extraction_strategy='reduce_mean' on a transformer encoder (see docs/embeddings.md)")
 
 
 class Inferencer:
@@ -53,6 +62,15 @@ class Inferencer:
         name (str | None): A name for the model (used by the REST API).
         return_class_probs (bool): Add every class's probability to classification results.
         disable_tqdm (bool): Hide the progress bar.
+        extraction_strategy (str | None): FARM's way to get vectors: with it (or
+            ``task_type="embeddings"``) only the model's language model runs, pooled this
+            way (see ``Inferencer.load``).
+        extraction_layer (int | None): The layer for ``extraction_strategy``.
+        s3e_stats (Any): FARM's S3E statistics; S3E no longer exists (``FarmError``).
+        num_processes (int | None): FARM's inference process pool; accepted (with a warning
+            for a number above 0): inputs are tokenized in batches by the fast tokenizer.
+        benchmarking (bool): FARM's timing switch; accepted with a warning, no effect.
+        dummy_ph (bool): FARM's benchmarking switch; accepted with a warning, no effect.
 
     Example:
         >>> inferencer = Inferencer.load("saved_models/sentiment")
@@ -72,7 +90,23 @@ class Inferencer:
         disable_tqdm: bool = False,
         max_tokens_per_batch: int | None = None,
         torch_compile: bool = False,
+        extraction_strategy: str | None = None,
+        extraction_layer: int | None = None,
+        s3e_stats: Any = None,
+        num_processes: int | None = None,
+        benchmarking: bool = False,
+        dummy_ph: bool = False,
     ):
+        _check_farm_options(s3e_stats=s3e_stats, num_processes=num_processes,
+                            benchmarking=benchmarking, dummy_ph=dummy_ph)
+        if (task_type == "embeddings" or extraction_strategy is not None) and not isinstance(
+                model, EmbeddingModel | OnnxAdaptiveModel):
+            # FARM's Inferencer dropped the heads and pooled the language model's vectors.
+            strategy = extraction_strategy or "cls_token"
+            _check_strategy(strategy)
+            model = EmbeddingModel(model.language_model, strategy, extraction_layer)
+            processor = InferenceProcessor(processor.tokenizer, max_seq_len=processor.max_seq_len)
+            task_type = "embeddings"
         self.device = torch.device("cuda" if gpu and torch.cuda.is_available() else "cpu")
         if max_tokens_per_batch is None:
             max_tokens_per_batch = DEFAULT_MAX_TOKENS.get(self.device.type, 2048)
@@ -107,6 +141,13 @@ class Inferencer:
         strict: bool = True,
         max_tokens_per_batch: int | None = None,
         torch_compile: bool = False,
+        tokenizer_class: str | None = None,
+        use_fast: bool = True,
+        tokenizer_args: dict[str, Any] | None = None,
+        multithreading_rust: bool = True,
+        s3e_stats: Any = None,
+        dummy_ph: bool = False,
+        benchmarking: bool = False,
     ) -> Inferencer:
         """Load a saved FARM model, or a Hugging Face model folder with a ``task_type``.
 
@@ -134,16 +175,38 @@ class Inferencer:
                 Question answering accepts ``"per_token"`` (what it uses anyway).
             extraction_layer (int | None): Embeddings: the layer (-1, the default, is the
                 last; -2 the one before).
-            num_processes (int | None): Accepted for FARM compatibility; tokenization is
-                batched in the fast tokenizer, so no process pool is used.
+            num_processes (int | None): Accepted for FARM compatibility (with a warning for a
+                number above 0); tokenization is batched in the fast tokenizer, so no
+                process pool is used.
             disable_tqdm (bool): Hide the progress bar.
             strict (bool): Require saved head weights to match exactly.
             max_tokens_per_batch (int | None): Padded tokens per model batch (see the class).
             torch_compile (bool): Compile the model with ``torch.compile``.
+            tokenizer_class (str | None): FARM's tokenizer class name; accepted with a
+                warning (the tokenizer is read from the model's folder).
+            use_fast (bool): FARM's switch for slow tokenizers; only fast tokenizers are
+                used (``False`` is accepted with a warning).
+            tokenizer_args (dict[str, Any] | None): FARM's extra tokenizer arguments;
+                accepted with a warning (the saved tokenizer's settings are used).
+            multithreading_rust (bool): FARM's switch for the tokenizer's threads;
+                ``False`` is accepted with a warning (set ``RAYON_NUM_THREADS=1`` instead).
+            s3e_stats (Any): FARM's S3E statistics; S3E no longer exists (``FarmError``).
+            dummy_ph (bool): FARM's benchmarking switch; accepted with a warning.
+            benchmarking (bool): FARM's timing switch; accepted with a warning.
 
         Returns:
             Inferencer: Ready to predict.
         """
+        _check_farm_options(s3e_stats=s3e_stats, num_processes=num_processes,
+                            benchmarking=benchmarking, dummy_ph=dummy_ph)
+        for name, value, default in (("tokenizer_class", tokenizer_class, None),
+                                     ("use_fast", use_fast, True),
+                                     ("tokenizer_args", tokenizer_args, None),
+                                     ("multithreading_rust", multithreading_rust, True)):
+            if value != default:
+                log_once(f"Inferencer.load:{name}",
+                          f"Inferencer.load({name}={value!r}) has no effect: the model's fast "
+                          "tokenizer is loaded as saved with it.")
         path = Path(model_name_or_path)
         if task_type == "question_answering":
             # FARM's QA scripts pass extraction_strategy="per_token": what QA uses anyway.
@@ -187,21 +250,100 @@ class Inferencer:
 
     def inference_from_dicts(
         self,
-        dicts: list[dict[str, Any]],
+        dicts: Iterable[dict[str, Any]],
         return_json: bool = True,
         multiprocessing_chunksize: int | None = None,
-    ) -> list[dict[str, Any]]:
+        streaming: bool = False,
+    ) -> Any:
         """Predict for a list of input dicts (e.g. ``[{"text": "..."}]``).
 
         Args:
-            dicts (list[dict[str, Any]]): The inputs.
-            return_json (bool): Accepted for FARM compatibility; results are always dicts.
-            multiprocessing_chunksize (int | None): Accepted for FARM compatibility.
+            dicts (Iterable[dict[str, Any]]): The inputs (with ``streaming``, any iterable).
+            return_json (bool): ``True``: JSON-able dicts (the documented result shapes).
+                ``False``: FARM's objects: a ``QAPred`` per question for question answering,
+                a flat list ``[{"context", "vec": np.ndarray}]`` for embeddings, numpy
+                float32 probabilities and predictions in the other tasks' dicts.
+            multiprocessing_chunksize (int | None): With ``streaming``, input dicts
+                processed per chunk (default 256, rounded up to a multiple of
+                ``batch_size``); without it, accepted for FARM compatibility.
+            streaming (bool): Return a generator that yields the results chunk by chunk
+                while it reads ``dicts``, instead of a list: the same results in the same
+                order, without holding them all in memory.
 
         Returns:
-            list[dict[str, Any]]: Per ``batch_size`` inputs and per head,
-            ``{"task", "task_name", "predictions"}``, in input order.
+            list[Any]: Per ``batch_size`` inputs and per head,
+            ``{"task", "task_name", "predictions"}``, in input order (one per question for
+            question answering). With ``streaming=True`` a generator of the same items.
         """
+        if streaming:
+            return self._stream(dicts, return_json, multiprocessing_chunksize)
+        if multiprocessing_chunksize is not None:
+            log_once("inference_from_dicts:multiprocessing_chunksize",
+                      "inference_from_dicts(multiprocessing_chunksize=...) has an effect only "
+                      "with streaming=True (inputs read per chunk); no process pool is used.")
+        return _farm_objects(self._predict(list(dicts), return_json), return_json)
+
+    def run_inference(self, dicts: Iterable[dict[str, Any]], return_json: bool = True) -> Any:
+        """FARM's old name of :meth:`inference_from_dicts` (deprecated)."""
+        log_once("Inferencer.run_inference", "Inferencer.run_inference is FARM's old name; "
+                  "use inference_from_dicts (the same results).")
+        return self.inference_from_dicts(dicts, return_json=return_json)
+
+    def extract_vectors(
+        self, dicts: list[dict[str, Any]], extraction_strategy: str = "cls_token",
+        extraction_layer: int = -1,
+    ) -> list[dict[str, Any]]:
+        """FARM's deprecated way to get vectors from the model's language model: a flat list
+        ``[{"context", "vec": np.ndarray}]``, one per input dict. Prefer
+        ``Inferencer.load(model, task_type="embeddings", extraction_strategy=...)``.
+
+        Args:
+            dicts (list[dict[str, Any]]): ``[{"text": ...}]``.
+            extraction_strategy (str): ``"cls_token"``, ``"reduce_mean"``, ``"reduce_max"``,
+                ``"per_token"`` or ``"pooled"``.
+            extraction_layer (int): The layer (-1: the last).
+        """
+        log_once("Inferencer.extract_vectors", "Inferencer.extract_vectors is deprecated (as "
+                  "in FARM): load the model with task_type='embeddings' and call "
+                  "inference_from_dicts.")
+        _check_strategy(extraction_strategy)
+        model = EmbeddingModel(self.model.language_model, extraction_strategy, extraction_layer)
+        processor = InferenceProcessor(self.processor.tokenizer,
+                                       max_seq_len=self.processor.max_seq_len)
+        embedder = Inferencer(model, processor, task_type="embeddings",
+                              batch_size=self.batch_size, gpu=self.device.type == "cuda",
+                              disable_tqdm=self.disable_tqdm,
+                              max_tokens_per_batch=self.max_tokens_per_batch)
+        return list(embedder.inference_from_dicts(dicts, return_json=False))
+
+    def inference_from_file(
+        self,
+        file: str | Path,
+        multiprocessing_chunksize: int | None = None,
+        return_json: bool = True,
+        streaming: bool = False,
+    ) -> Any:
+        """Read ``file`` with the model's processor and predict for every input in it
+        (arguments as :meth:`inference_from_dicts`)."""
+        return self.inference_from_dicts(
+            self.processor.file_to_dicts(file), return_json=return_json,
+            multiprocessing_chunksize=multiprocessing_chunksize, streaming=streaming)
+
+    def _stream(self, dicts: Iterable[dict[str, Any]], return_json: bool,
+                chunksize: int | None) -> Iterator[Any]:
+        """The results of ``dicts`` chunk by chunk (chunks a multiple of ``batch_size``)."""
+        size = DEFAULT_STREAMING_CHUNKSIZE if chunksize is None else chunksize
+        if size < 1:
+            raise ValueError(f"multiprocessing_chunksize must be positive; got {size}.")
+        size = math.ceil(size / self.batch_size) * self.batch_size
+        inputs = iter(dicts)
+        while chunk := list(itertools.islice(inputs, size)):
+            yield from _farm_objects(self._predict(chunk, return_json), return_json)
+
+    def _predict(self, dicts: list[dict[str, Any]], return_json: bool = True
+                 ) -> list[dict[str, Any]]:
+        """The results of a list of dicts (QA heads give ``QAPred`` objects as predictions
+        when ``return_json`` is False)."""
         if not dicts:
             return []
         dataset, _, _, baskets = self.processor.dataset_from_dicts(
@@ -220,18 +362,9 @@ class Inferencer:
             group_logits = [_pad_stack([per_head[r] for r in rows]) for per_head in logits]
             results += self.model.formatted_preds(
                 logits=group_logits, baskets=baskets[begin:end],
-                return_class_probs=self.return_class_probs,
+                return_class_probs=self.return_class_probs, return_json=return_json,
             )
         return results
-
-    def inference_from_file(
-        self,
-        file: str | Path,
-        multiprocessing_chunksize: int | None = None,
-        return_json: bool = True,
-    ) -> list[dict[str, Any]]:
-        """Read ``file`` with the model's processor and predict for every input in it."""
-        return self.inference_from_dicts(self.processor.file_to_dicts(file))
 
     def _logits_per_sample(self, dataset: Any) -> list[list[Tensor]]:
         """Each head's logits per sample, computed in length-sorted batches (per-token
@@ -282,12 +415,84 @@ class QAInferencer(Inferencer):
 
     def inference_from_objects(
         self, objects: list[Any], return_json: bool = True,
-        multiprocessing_chunksize: int | None = None,
-    ) -> list[dict[str, Any]]:
-        """Predict for ``QAInput`` objects (or dicts)."""
+        multiprocessing_chunksize: int | None = None, streaming: bool = False,
+    ) -> Any:
+        """Predict for ``QAInput`` objects (or dicts); ``return_json=False`` gives a
+        ``QAPred`` per question (arguments as :meth:`inference_from_dicts`)."""
         return self.inference_from_dicts(
-            [o.to_dict() if hasattr(o, "to_dict") else o for o in objects]
+            [o.to_dict() if hasattr(o, "to_dict") else o for o in objects],
+            return_json=return_json, multiprocessing_chunksize=multiprocessing_chunksize,
+            streaming=streaming,
         )
+
+
+FasttextInferencer = removed_class(
+    "FasttextInferencer", "fasttext word-embedding models are not supported any more",
+    "a transformer encoder: Inferencer.load(model_folder, task_type='embeddings', "
+    "extraction_strategy='reduce_mean')",
+)
+
+
+def _check_farm_options(s3e_stats: Any, num_processes: int | None, benchmarking: bool,
+                        dummy_ph: bool) -> None:
+    """FARM's Inferencer options: S3E is gone, the others have no effect any more."""
+    if s3e_stats is not None:
+        raise FeatureRemovedError(
+            f"s3e_stats was part of FARM 0.8 and is not available any more: {_S3E[0]}. "
+            f"Instead: {_S3E[1]} (see docs/migrating_from_farm.md).")
+    if num_processes not in (None, 0):
+        log_once("Inferencer:num_processes",
+                  f"Inferencer num_processes={num_processes} has no effect: inputs are "
+                  "tokenized in batches by the fast tokenizer, without a process pool.")
+    for name, value in (("benchmarking", benchmarking), ("dummy_ph", dummy_ph)):
+        if value:
+            log_once(f"Inferencer:{name}", f"Inferencer {name}=True has no effect (FARM's "
+                      "benchmarking switch); time inference_from_dicts yourself.")
+
+
+def _check_strategy(strategy: str) -> None:
+    if strategy == "s3e":
+        raise FeatureRemovedError(
+            f"extraction_strategy='s3e' was part of FARM 0.8 and is not available any more: "
+            f"{_S3E[0]}. Instead: {_S3E[1]} (see docs/migrating_from_farm.md).")
+    check_choice(strategy, EXTRACTION_STRATEGIES, "extraction_strategy")
+
+
+def _farm_objects(results: list[dict[str, Any]], return_json: bool) -> list[Any]:
+    """``results`` as FARM returned them when ``return_json`` is False: the QA heads'
+    ``QAPred`` objects one by one, embeddings as a flat list with numpy vectors, and numpy
+    float32 numbers in the other tasks' predictions."""
+    if return_json:
+        return results
+    objects: list[Any] = []
+    for result in results:
+        if result["task"] == "qa":
+            objects += result["predictions"]
+        elif result["task"] == "embeddings":
+            objects += [{**p, "vec": np.asarray(p["vec"], dtype=np.float32)}
+                        for p in result["predictions"]]
+        else:
+            objects.append({**result, "predictions": _as_numpy(result["predictions"])})
+    return objects
+
+
+def _as_numpy(predictions: list[Any]) -> list[Any]:
+    """Classification, regression and NER predictions with numpy float32 numbers, as FARM
+    returned them (``probability``, ``pred``, ``probabilities``)."""
+    converted: list[Any] = []
+    for prediction in predictions:
+        if isinstance(prediction, list):  # NER: the spans of one input
+            converted.append(_as_numpy(prediction))
+        elif isinstance(prediction, dict):
+            converted.append({
+                k: (np.float32(v) if k in ("probability", "pred") and isinstance(v, float)
+                    else np.asarray(v, dtype=np.float32)
+                    if k == "probabilities" or (k == "probability" and isinstance(v, list))
+                    else v)
+                for k, v in prediction.items()})
+        else:
+            converted.append(prediction)
+    return converted
 
 
 def _pad_stack(tensors: list[Tensor]) -> Tensor:
@@ -324,7 +529,7 @@ def _embedding_model(
             f"task_type={task_type!r} was given. Drop them, or use task_type='embeddings'."
         )
     strategy = extraction_strategy or "cls_token"
-    check_choice(strategy, EXTRACTION_STRATEGIES, "extraction_strategy")
+    _check_strategy(strategy)
     extra: dict[str, Any] = {"revision": revision} if revision else {}
     language_model = LanguageModel.load(name_or_path, **extra)
     tokenizer = Tokenizer.load(name_or_path, **extra)

@@ -78,12 +78,10 @@ class TextSimilarityInferencer(Inferencer):
         return cls(model, processor, batch_size=batch_size, gpu=gpu, name=path.name,
                    disable_tqdm=disable_tqdm)
 
-    def inference_from_dicts(
-        self, dicts: list[dict[str, Any]], return_json: bool = True,
-        multiprocessing_chunksize: int | None = None,
-    ) -> list[dict[str, Any]]:
+    def _predict(self, dicts: list[dict[str, Any]], return_json: bool = True
+                 ) -> list[dict[str, Any]]:
         """Vectors or rankings for the dicts, one result dict per head and per
-        ``batch_size`` inputs, in input order."""
+        ``batch_size`` inputs, in input order (``inference_from_dicts`` calls this)."""
         if not dicts:
             return []
         dataset, _, _, baskets = self.processor.dataset_from_dicts(

@@ -126,8 +126,54 @@ def test_removed_names_raise_a_farm_error_naming_the_replacement() -> None:
         Fasttext_converter("model", True, "data", "train.tsv", "out").convert_on_data()
     with pytest.raises(FeatureRemovedError, match="Hugging Face's cache"):
         download_from_s3("s3://bucket/model")
-    with pytest.raises(FeatureRemovedError, match="download data sets yourself"):
-        fetch_archive_from_http("https://example.org/a.tar.gz", "data")
+
+
+@pytest.fixture()
+def archive_server(tmp_path: Path) -> Any:
+    """A loopback HTTP server over a folder of archives: a good .tar.gz, a good .zip and a
+    .zip whose member climbs out of the output folder."""
+    import functools
+    import http.server
+    import io
+    import tarfile
+    import threading
+    import zipfile
+
+    served = tmp_path / "served"
+    served.mkdir()
+    with tarfile.open(served / "data.tar.gz", "w:gz") as tarred:
+        payload = b"text\tlabel\ngood\tpositive\n"
+        info = tarfile.TarInfo("corpus/train.tsv")
+        info.size = len(payload)
+        tarred.addfile(info, io.BytesIO(payload))
+    with zipfile.ZipFile(served / "data.zip", "w") as zipped:
+        zipped.writestr("corpus/test.tsv", "text\tlabel\n")
+    with zipfile.ZipFile(served / "evil.zip", "w") as zipped:
+        zipped.writestr("../escaped.txt", "no")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(served))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+def test_fetch_archive_from_http_unpacks_once_and_refuses_unsafe_members(
+        archive_server: str, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert fetch_archive_from_http(f"{archive_server}/data.tar.gz", out) is True
+    assert (out / "corpus" / "train.tsv").read_text() == "text\tlabel\ngood\tpositive\n"
+    # FARM's behaviour: a folder that already holds files is not fetched again.
+    assert fetch_archive_from_http(f"{archive_server}/data.zip", out) is False
+    assert not (out / "corpus" / "test.tsv").exists()
+    assert fetch_archive_from_http(f"{archive_server}/data.zip", tmp_path / "z") is True
+    assert (tmp_path / "z" / "corpus" / "test.tsv").is_file()
+    with pytest.raises(FarmError, match="outside"):
+        fetch_archive_from_http(f"{archive_server}/evil.zip", tmp_path / "evil")
+    assert not (tmp_path / "escaped.txt").exists()
+    with pytest.raises(FarmError, match="Could not download"):
+        fetch_archive_from_http(f"{archive_server}/missing.zip", tmp_path / "missing")
+    with pytest.raises(FarmError, match="archives"):
+        fetch_archive_from_http(f"{archive_server}/notes.txt", tmp_path / "txt")
 
 
 # ---- tokenization helpers ----------------------------------------------------------------

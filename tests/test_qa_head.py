@@ -128,6 +128,12 @@ def test_duplicate_filtering_and_empty_documents() -> None:
     assert len(aggregate([passage(0, 1, spans, 0.0)], 5).answers) == 4
     filtered = aggregate([passage(0, 1, spans, 0.0)], 5, duplicate_filtering=1).answers
     assert [(a.start, a.end) for a in filtered] == [(10, 20), (30, 33), (0, 0)]
+    # FARM's rule: start OR end close to a better answer's (0: no shared start or end).
+    sharing = [(5.0, 10, 20), (4.9, 10, 25), (4.8, 12, 20), (4.0, 30, 33)]
+    kept = aggregate([passage(0, 1, sharing, 0.0)], 5, duplicate_filtering=0).answers
+    assert [(a.start, a.end) for a in kept] == [(10, 20), (30, 33), (0, 0)]
+    everything = aggregate([passage(0, 1, sharing, 0.0)], 5, duplicate_filtering=-1).answers
+    assert len(everything) == 5
     empty = aggregate([passage(0, 1, [], 1.0)], 5)
     assert empty.no_ans_gap is None and [a.is_no_answer for a in empty.answers] == [True]
 

@@ -19,6 +19,7 @@ from farm.conversion.hf_layouts import HeadStack
 from farm.errors import FarmError
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_heads import PredictionHead
+from farm.modeling.prediction_heads.base import plain_value
 
 FARM_HEAD_KEY = "farm_head"
 """Config attribute of a converted model that records the FARM head (name and options)."""
@@ -70,7 +71,8 @@ class HeadConverter:
         config.id2label = dict(enumerate(labels))
         config.label2id = {label: i for i, label in enumerate(labels)}
         config.problem_type = self.problem_type  # type: ignore[assignment]
-        options = {k: getattr(head, k) for k in self.farm_options if hasattr(head, k)}
+        options = {k: plain_value(getattr(head, k)) for k in self.farm_options
+                   if hasattr(head, k)}
         setattr(config, FARM_HEAD_KEY, {"name": type(head).__name__, **options})
 
     def to_hf(self, head: PredictionHead, lm: LanguageModel, hf: PreTrainedModel) -> None:

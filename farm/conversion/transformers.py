@@ -192,7 +192,8 @@ def convert_from_transformers(
             ``BertLMHead`` and ``NextSentenceHead``); ``None`` reads it from
             ``config.architectures``. For ``"text_classification"`` the model's
             ``problem_type`` picks multilabel or regression.
-        processor (Any): If given, the head is connected to the processor's task.
+        processor (Any): If given, the heads are connected to the processor's tasks (see
+            :func:`connect_processor`).
         verify (bool): Check that both models give the same outputs on a probe batch.
 
     Returns:
@@ -222,7 +223,7 @@ def convert_from_transformers(
     lm = _language_model(hf, pooler)
     model = AdaptiveModel(lm, heads, embeds_dropout_prob=0.0, device=device)
     if processor is not None:
-        model.connect_heads_with_processor(processor.tasks, require_labels=False)
+        connect_processor(model, processor)
     if verify:
         _verify(model.to("cpu"), hf, converter)
         model.to(device)
@@ -330,3 +331,98 @@ def _verify(model: AdaptiveModel, hf: PreTrainedModel, converter: HeadConverter)
             )
         logger.info("Converted %s matches the FARM model's %s (max difference %.1e).",
                     type(hf).__name__, type(head).__name__, difference)
+
+
+# Metric of a task added to a processor for a converted head, by processor task type.
+_DEFAULT_METRICS = {"classification": "acc", "multilabel_classification": "acc",
+                    "regression": "mse", "ner": "seq_f1", "question_answering": "squad",
+                    "lm": "perplexity"}
+
+
+def connect_processor(model: AdaptiveModel, processor: Any) -> None:
+    """Connect a converted model's heads with ``processor``, fitting the processor's tasks.
+
+    A head whose task the processor lacks takes the name of the processor's one task of
+    the head's kind (a converted head keeps the task name it was trained under, e.g.
+    ``"sentiment"``, while a new processor calls its task ``"text_classification"``). A
+    processor without any task of that kind gets the head's task added. Several candidate
+    tasks are ambiguous: a ``FarmError`` names them.
+
+    Args:
+        model (AdaptiveModel): The converted model.
+        processor (Any): The processor it will read inputs with.
+    """
+    used = {h.task_name for h in model.heads if h.task_name in processor.tasks}
+    for head in model.heads:
+        if head.task_name in processor.tasks:
+            continue
+        kinds = head.processor_task_types
+        fitting = [name for name, task in processor.tasks.items() if name not in used and (
+            not kinds or (task.get("task_type") or "classification") in kinds)]
+        if len(fitting) == 1:
+            logger.info("The converted %s learned task '%s'; it now learns the processor's "
+                        "task '%s'.", type(head).__name__, head.task_name, fitting[0])
+            head.task_name = fitting[0]
+        elif not fitting:
+            task_type = kinds[0] if kinds else None
+            extra = ({"scaler_mean": getattr(head, "scaler_mean", None),
+                      "scaler_scale": getattr(head, "scaler_scale", None)}
+                     if task_type == "regression" else {})
+            processor.add_task(head.task_name, metric=head.metric or _DEFAULT_METRICS.get(
+                task_type or "", "acc"), label_list=head.label_list, task_type=task_type,
+                **extra)
+            logger.info("Added task '%s' (%s) to the processor for the converted %s.",
+                        head.task_name, task_type, type(head).__name__)
+        else:
+            raise FarmError(
+                f"The converted {type(head).__name__} learned task '{head.task_name}', which "
+                f"the processor lacks, and several of its tasks could take its place: "
+                f"{fitting}. Set head.task_name to one of them before connecting."
+            )
+        used.add(head.task_name)
+    model.connect_heads_with_processor(processor.tasks, require_labels=False)
+
+
+class Converter:
+    """FARM's conversion entry point (``farm.conversion.transformers.Converter``): FARM
+    models to Hugging Face ``transformers`` models and back, with verified outputs.
+
+    Example:
+        >>> model = Converter.convert_from_transformers("deepset/roberta-base-squad2",
+        ...                                             device="cpu")
+        >>> hf_model = Converter.convert_to_transformers(model)[0]
+        >>> hf_model.save_pretrained("converted")
+    """
+
+    @staticmethod
+    def convert_to_transformers(adaptive_model: AdaptiveModel) -> list[PreTrainedModel]:
+        """One Hugging Face model per head (see :func:`convert_to_transformers`); a
+        ``BiAdaptiveModel`` gives its two encoders."""
+        return list(adaptive_model.convert_to_transformers())
+
+    @staticmethod
+    def convert_from_transformers(
+        model_name_or_path: str | Path,
+        device: str | torch.device = "cpu",
+        revision: str | None = None,
+        task_type: str | None = None,
+        processor: Any = None,
+    ) -> AdaptiveModel:
+        """A FARM model from a Hugging Face model (see :func:`convert_from_transformers`).
+
+        Args:
+            model_name_or_path (str | Path): A Hugging Face folder or hub name.
+            device (str | torch.device): Where to put the model.
+            revision (str | None): Hub revision.
+            task_type (str | None): As :func:`convert_from_transformers`, plus
+                ``"embeddings"`` (FARM's headless model: an ``EmbeddingModel`` pooling the
+                ``[CLS]`` vector); None reads it from ``config.architectures``.
+            processor (Any): Connected with the heads, its tasks fitted to them (see
+                :func:`connect_processor`).
+        """
+        if task_type == "embeddings":
+            extra: dict[str, Any] = {"revision": revision} if revision else {}
+            return EmbeddingModel(LanguageModel.load(model_name_or_path, **extra),
+                                  device=device)
+        return convert_from_transformers(model_name_or_path, device=device, revision=revision,
+                                         task_type=task_type, processor=processor)

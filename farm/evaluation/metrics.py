@@ -13,10 +13,30 @@ from typing import Any
 import numpy as np
 
 from farm.errors import check_choice
+from farm.evaluation import squad_metrics
 from farm.evaluation.lm_metrics import perplexity
-from farm.evaluation.ranking_metrics import text_similarity_metric
+from farm.evaluation.qa_candidates import (
+    confidence,
+    metrics_per_bin,
+    squad_EM,
+    squad_EM_start,
+    squad_f1,
+    top_n_accuracy,
+)
+from farm.evaluation.ranking_metrics import (
+    text_similarity_acc_and_f1,
+    text_similarity_avg_ranks,
+    text_similarity_metric,
+)
 from farm.evaluation.seq_metrics import seq_f1, seq_report_text
-from farm.evaluation.squad_metrics import squad, squad_report_text, top_n_accuracy
+from farm.evaluation.squad_metrics import squad, squad_report_text
+
+__all__ = [
+    "available_metrics", "check_metric", "compute_metrics", "compute_report_metrics",
+    "confidence", "metrics_per_bin", "register_metrics", "register_report", "squad",
+    "squad_EM", "squad_EM_start", "squad_f1", "text_similarity_acc_and_f1",
+    "text_similarity_avg_ranks", "text_similarity_metric", "top_n_accuracy",
+]
 
 
 def _sk() -> Any:
@@ -96,7 +116,7 @@ _REGISTRY: dict[str, MetricFn] = {
     "text_similarity_metric": text_similarity_metric,
     "ranking": text_similarity_metric,
     "squad": squad,
-    "top_n_accuracy": top_n_accuracy,
+    "top_n_accuracy": squad_metrics.top_n_accuracy,
 }
 
 
@@ -137,7 +157,7 @@ def compute_metrics(metric: Any, preds: Sequence[Any], labels: Sequence[Any]) ->
         labels (Sequence[Any]): True labels, aligned with ``preds``.
 
     Returns:
-        dict[str, float]: The metric values by name.
+        dict[str, float]: The metric values by name; ``{name: nan}`` for empty inputs.
     """
     if len(preds) != len(labels):
         raise ValueError(f"{len(preds)} predictions but {len(labels)} labels.")
@@ -148,6 +168,9 @@ def compute_metrics(metric: Any, preds: Sequence[Any], labels: Sequence[Any]) ->
         else:
             check_metric(item)
             name, fn = item, _REGISTRY[item]
+        if not len(preds):  # nothing to score: NaN, as FARM returned
+            results[name] = float("nan")
+            continue
         value = fn(preds, labels)
         results.update(value if isinstance(value, dict) else {name: float(value)})
     return results
@@ -196,7 +219,46 @@ _REPORTS: dict[str, ReportFn] = {
 }
 
 
+# FARM registered reports by the heads' output type; these are the task types they meant.
+_FARM_OUTPUT_TYPES = {
+    "per_sequence": ["classification", "multilabel_classification"],
+    "per_token": ["ner"],
+    "per_token_squad": ["question_answering"],
+    "per_sequence_continuous": ["regression"],
+}
+
+
 def report_for(task_type: str | None) -> ReportFn | None:
     """The report function of a processor task type (``None``: classification); None if
     the task type has no report."""
     return _REPORTS.get(task_type or "classification")
+
+
+def register_report(name: str, implementation: Callable[..., Any]) -> None:
+    """Use your own report in evaluation results (FARM's ``register_report``).
+
+    Args:
+        name (str): A processor task type (``"classification"``, ``"ner"``, ...) or FARM's
+            head output type (``"per_sequence"``, ``"per_token"``, ``"per_token_squad"``,
+            ``"per_sequence_continuous"``), which stands for the task types it covered.
+        implementation (Callable[..., Any]): ``fn(y_true, y_pred)`` as in FARM and
+            scikit-learn (labels first), returning something printable.
+
+    Example:
+        >>> register_report("per_sequence", lambda y_true, y_pred: f"{len(y_true)} texts")
+    """
+
+    def report(preds: Sequence[Any], labels: Sequence[Any],
+               label_list: Sequence[str] | None = None) -> str:
+        return str(implementation(labels, preds))
+
+    for task_type in _FARM_OUTPUT_TYPES.get(name, [name]):
+        _REPORTS[task_type] = report
+
+
+def compute_report_metrics(head: Any, preds: Sequence[Any], labels: Sequence[Any]) -> str:
+    """The evaluation report of ``head``'s predictions (FARM's function); ``""`` for a
+    task without a report."""
+    task_types = getattr(head, "processor_task_types", ()) or (None,)
+    report = report_for(task_types[0])
+    return report(preds, labels, getattr(head, "label_list", None)) if report else ""

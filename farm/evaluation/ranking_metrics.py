@@ -101,3 +101,53 @@ def text_similarity_metric(
     scores of its candidates (``preds``) and which candidates are relevant (``labels``);
     see :func:`ranking_metrics`."""
     return ranking_metrics(preds, labels)
+
+
+def _orderings(preds: Sequence[Sequence[float]]) -> list[np.ndarray]:
+    """Per query the candidate indices, best first: ``preds`` are FARM's orderings (integer
+    arrays) or scores (floats, higher is better)."""
+    orders = []
+    for pred in preds:
+        array = np.asarray(pred)
+        orders.append(array.astype(int) if np.issubdtype(array.dtype, np.integer)
+                      else np.argsort(-array.astype(np.float64), kind="stable"))
+    return orders
+
+
+def text_similarity_acc_and_f1(
+    preds: Sequence[Sequence[float]], labels: Sequence[Sequence[int]]
+) -> dict[str, float]:
+    """FARM's accuracy and F1 of the top-ranked passage per query: each query's candidates
+    become one 0/1 decision each (1 for the top-ranked one), compared with the labels
+    (binary F1 of the relevant class).
+
+    Args:
+        preds (Sequence[Sequence[float]]): Per query the candidates' scores, or FARM's
+            ordering of candidate indices (integers, best first).
+        labels (Sequence[Sequence[int]]): Per query 1 for each relevant candidate.
+    """
+    chosen, truth = [], []
+    for order, label in zip(_orderings(preds), labels, strict=True):
+        one_hot = np.zeros(len(label), dtype=int)
+        one_hot[order[0]] = 1
+        chosen += one_hot.tolist()
+        truth += np.asarray(label, dtype=int).tolist()
+    chosen_array, truth_array = np.asarray(chosen), np.asarray(truth)
+    acc = float(np.mean(chosen_array == truth_array)) if len(truth_array) else float("nan")
+    true_pos = float(np.sum((chosen_array == 1) & (truth_array == 1)))
+    denominator = float(np.sum(chosen_array == 1) + np.sum(truth_array == 1))
+    f1 = 2 * true_pos / denominator if denominator else 0.0
+    return {"acc": acc, "f1": f1, "acc_and_f1": (acc + f1) / 2}
+
+
+def text_similarity_avg_ranks(
+    preds: Sequence[Sequence[float]], labels: Sequence[Sequence[int]]
+) -> float:
+    """FARM's mean 0-based rank of each query's (first) relevant candidate (0: ranked
+    first). ``preds`` as in :func:`text_similarity_acc_and_f1`."""
+    ranks = []
+    for order, label in zip(_orderings(preds), labels, strict=True):
+        relevant = np.flatnonzero(np.asarray(label) == 1)
+        if len(relevant):
+            ranks.append(int(np.flatnonzero(order == relevant[0])[0]))
+    return float(np.mean(ranks)) if ranks else float("nan")

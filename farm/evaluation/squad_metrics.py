@@ -76,15 +76,31 @@ def question_scores(pred: str, golds: Sequence[str]) -> tuple[int, float]:
     return max(exact_match(g, pred) for g in answers), max(f1_score(g, pred) for g in answers)
 
 
+def candidates_of(pred: Any) -> list[Any] | None:
+    """The answer objects of a question's prediction in FARM's forms (a ``QAPred``, the
+    evaluator's pair ``(candidates, no_ans_gap)``, or a list of candidates), else None."""
+    if hasattr(pred, "prediction"):
+        return list(pred.prediction)
+    if isinstance(pred, tuple | list) and pred and isinstance(pred[0], list | tuple) and all(
+            hasattr(c, "answer_type") for c in pred[0]):
+        return list(pred[0])
+    if isinstance(pred, list | tuple) and pred and all(hasattr(c, "answer_type") for c in pred):
+        return list(pred)
+    return None
+
+
 def _ranked(pred: Any, index: int) -> list[str]:
     """A question's predictions as a ranked list of texts (best first)."""
     if isinstance(pred, str):
         return [pred]
     if isinstance(pred, Sequence) and pred and all(isinstance(p, str) for p in pred):
         return list(pred)
+    candidates = candidates_of(pred)
+    if candidates:
+        return ["" if c.answer_type == "no_answer" else str(c.answer) for c in candidates]
     raise ValueError(
-        f"squad expects per question a predicted answer text or a ranked list of texts (\"\" "
-        f"for no answer); question {index} has {pred!r}."
+        f"squad expects per question a predicted answer text, a ranked list of texts (\"\" "
+        f"for no answer) or FARM's answer candidates; question {index} has {pred!r}."
     )
 
 
@@ -104,9 +120,10 @@ def squad(preds: Sequence[Any], labels: Sequence[Any]) -> dict[str, float]:
     questions.
 
     Args:
-        preds (Sequence[Any]): Per question the predicted text (``""``: no answer) or a
+        preds (Sequence[Any]): Per question the predicted text (``""``: no answer), a
             ranked list of texts whose first is the prediction (the rest count for
-            ``top_n_accuracy``).
+            ``top_n_accuracy``), or the answer candidates the evaluator gives (a ``QAPred``
+            or ``(candidates, no_ans_gap)``).
         labels (Sequence[Any]): Per question the list of gold answer texts (``[]``:
             unanswerable).
 

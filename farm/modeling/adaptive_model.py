@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+import types
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -12,6 +13,7 @@ import torch
 from torch import Tensor, nn
 
 from farm import __version__
+from farm.compat import log_once
 from farm.errors import FarmError
 from farm.modeling.head_checks import OUTPUT_TYPES, check_output_types, check_task_type
 from farm.modeling.language_model import LanguageModel
@@ -24,12 +26,128 @@ FORMAT_VERSION = 1
 MODEL_META = "farm_model.json"
 
 __all__ = [
-    "FORMAT_VERSION", "MODEL_META", "OUTPUT_TYPES", "AdaptiveModel", "LossAggregation",
-    "WeightedSum", "sum_losses",
+    "FORMAT_VERSION", "MODEL_META", "OUTPUT_TYPES", "AdaptiveModel", "BaseAdaptiveModel",
+    "LossAggregation", "WeightedSum", "sum_losses",
 ]
 
 
-class AdaptiveModel(nn.Module):
+class BaseAdaptiveModel:
+    """FARM's common base of the model classes; its :meth:`load` opens any saved model."""
+
+    @classmethod
+    def load(cls, load_dir: str | Path, device: str | torch.device = "cpu",
+             strict: bool = True, **kwargs: Any) -> Any:
+        """Open what a folder holds: a saved ``AdaptiveModel`` or ``BiAdaptiveModel``, or an
+        ONNX export (an ``OnnxAdaptiveModel`` run by ONNX Runtime), as FARM's
+        ``BaseAdaptiveModel.load`` did.
+
+        Args:
+            load_dir (str | Path): The folder.
+            device (str | torch.device): Where to put a PyTorch model (``"cuda"`` also
+                runs an ONNX export on the GPU).
+            strict (bool): Require saved head weights to match exactly.
+            **kwargs: Further arguments of the class's own ``load``.
+        """
+        from farm.conversion.onnx_model import is_onnx_model_dir  # builds on this module
+
+        load_dir = Path(load_dir)
+        if is_onnx_model_dir(load_dir):
+            from farm.conversion.onnx_model import OnnxAdaptiveModel
+
+            return OnnxAdaptiveModel.load(load_dir, gpu=torch.device(device).type == "cuda")
+        meta_file = load_dir / MODEL_META
+        if meta_file.is_file() and json.loads(meta_file.read_text()).get(
+                "model") == "BiAdaptiveModel":
+            from farm.modeling.biadaptive_model import BiAdaptiveModel
+
+            return BiAdaptiveModel.load(load_dir, device=device, strict=strict, **kwargs)
+        return AdaptiveModel.load(load_dir, device=device, strict=strict, **kwargs)
+
+
+class _ClassOrInstanceMethod:
+    """A method that may be called on the class or on an instance; the function gets
+    whichever it was called on first (for FARM's ``AdaptiveModel.convert_to_onnx(...)``,
+    a class method in FARM 0.8, which an instance method here as well)."""
+
+    def __init__(self, function: Callable[..., Any]):
+        self.function = function
+        self.__doc__ = function.__doc__
+
+    def __get__(self, instance: Any, owner: type) -> Callable[..., Any]:
+        return types.MethodType(self.function, owner if instance is None else instance)
+
+
+def _convert_to_onnx(
+    target: Any,
+    model_name: str | Path | None = None,
+    output_path: str | Path | None = None,
+    task_type: str | None = None,
+    convert_to_float16: bool = False,
+    quantize: bool = False,
+    opset_version: int | None = None,
+    processor: Any = None,
+    verify: bool = True,
+    output_dir: str | Path | None = None,
+) -> Path:
+    """Export to ONNX (dynamic batch and sequence axes) in a folder that
+    ``Inferencer.load`` runs on ONNX Runtime (see ``docs/onnx.md``).
+
+    On a model: ``model.convert_to_onnx(output_dir, processor=processor)`` (the first
+    argument is the output folder). On the class, as in FARM 0.8:
+    ``AdaptiveModel.convert_to_onnx(model_name=..., output_path=..., task_type=...)``
+    converts a Hugging Face model (folder or hub name) of ``task_type`` (see
+    ``Inferencer.load``) and exports it with its processor.
+
+    Args:
+        model_name (str | Path | None): On the class: the Hugging Face model. On a model:
+            the output folder.
+        output_path (str | Path | None): The output folder (FARM's name).
+        task_type (str | None): On the class: the model's task, e.g.
+            ``"question_answering"``.
+        convert_to_float16 (bool): FARM's fp16 rewrite (onnxruntime_tools, gone); accepted
+            with a warning, the export stays float32.
+        quantize (bool): FARM's int8 quantization; accepted with a warning, not applied
+            (run ``onnxruntime.quantization.quantize_dynamic`` on the file yourself).
+        opset_version (int | None): ONNX opset (default: the exporter's).
+        processor (Any): The model's processor, saved with it.
+        verify (bool): Compare ONNX Runtime's outputs with PyTorch's.
+        output_dir (str | Path | None): The output folder.
+
+    Returns:
+        Path: The ``model.onnx`` file.
+    """
+    from farm.conversion.onnx_export import export_onnx  # the exporter imports this module
+
+    for name, value in (("convert_to_float16", convert_to_float16), ("quantize", quantize)):
+        if value:
+            log_once(f"convert_to_onnx:{name}",
+                      f"convert_to_onnx({name}=True) has no effect: the export is float32 and "
+                      "verified against PyTorch. Quantize the written model.onnx with "
+                      "onnxruntime.quantization if you need it smaller.")
+    if isinstance(target, type):
+        folder = output_dir or output_path
+        if model_name is None or folder is None:
+            raise TypeError("AdaptiveModel.convert_to_onnx(model_name=..., output_path=..., "
+                            "task_type=...) needs the Hugging Face model and the output folder; "
+                            "on a model call model.convert_to_onnx(output_dir, processor=...).")
+        from farm.conversion.hf_inference import load_hugging_face
+
+        model, hf_processor = load_hugging_face(model_name, task_type)
+        return export_onnx(model, folder, processor=processor or hf_processor,
+                           opset_version=opset_version, verify=verify)
+    folder = output_dir or output_path or model_name
+    if folder is None:
+        raise TypeError("convert_to_onnx() needs the output folder: "
+                        "model.convert_to_onnx(output_dir, processor=...).")
+    if task_type is not None:
+        log_once("convert_to_onnx:task_type",
+                  "model.convert_to_onnx(task_type=...) has no effect on a model: its heads "
+                  "define the task.")
+    return export_onnx(target, folder, processor=processor, opset_version=opset_version,
+                       verify=verify)
+
+
+class AdaptiveModel(BaseAdaptiveModel, nn.Module):
     """A :class:`LanguageModel` plus prediction heads, each fed the vectors it declares.
 
     Args:
@@ -301,20 +419,38 @@ class AdaptiveModel(nn.Module):
         return convert_from_transformers(model_name_or_path, device=device, revision=revision,
                                          task_type=task_type, processor=processor)
 
-    def convert_to_onnx(
-        self, output_dir: str | Path, processor: Any = None, opset_version: int | None = None,
-        verify: bool = True,
-    ) -> Path:
-        """Export to ONNX (dynamic batch and sequence axes) in a folder that
-        ``Inferencer.load`` runs on ONNX Runtime (see ``docs/onnx.md``)."""
-        from farm.conversion.onnx_export import export_onnx
+    convert_to_onnx = _ClassOrInstanceMethod(_convert_to_onnx)
 
-        return export_onnx(self, output_dir, processor=processor, opset_version=opset_version,
-                           verify=verify)
+    def forward_lm(self, **kwargs: Tensor) -> tuple[Tensor, Tensor]:
+        """The language model's ``(sequence_output, pooled_output)`` for a batch (FARM's
+        method; ``forward`` calls the language model itself)."""
+        return cast(tuple[Tensor, Tensor], tuple(self.language_model(**kwargs)[:2]))
+
+    def logits_to_loss_per_head(self, logits: list[Tensor], **kwargs: Tensor) -> list[Tensor]:
+        """Each head's per-sample loss ``(batch,)``, before aggregation."""
+        return [head.logits_to_loss(logits=head_logits, **kwargs)
+                for head, head_logits in zip(self.heads, logits, strict=True)]
+
+    def verify_vocab_size(self, vocab_size: int) -> None:
+        """Raise if the language model's input embeddings do not have ``vocab_size`` rows
+        (e.g. tokens were added to the tokenizer but ``n_added_tokens`` was not given)."""
+        embeddings = cast(nn.Embedding, self.language_model.model.get_input_embeddings())
+        rows = int(embeddings.weight.shape[0])
+        if rows != vocab_size:
+            raise FarmError(
+                f"The tokenizer has {vocab_size} tokens but the language model's embeddings "
+                f"have {rows} rows. After tokenizer.add_tokens(...), load the model with "
+                f"LanguageModel.load(..., n_added_tokens={vocab_size - rows})."
+            )
+
+    def get_language(self) -> str | None:
+        """The language recorded with the language model."""
+        return self.language_model.language
 
     @classmethod
-    def load(
-        cls, load_dir: str | Path, device: str | torch.device = "cpu", strict: bool = True
+    def load(  # type: ignore[override]
+        cls, load_dir: str | Path, device: str | torch.device = "cpu", strict: bool = True,
+        lm_name: str | None = None, processor: Any = None,
     ) -> AdaptiveModel:
         """Load a model written by :meth:`save`. Only safetensors and JSON are read.
 
@@ -322,7 +458,14 @@ class AdaptiveModel(nn.Module):
             load_dir (str | Path): The saved model's folder.
             device (str | torch.device): Where to put the model.
             strict (bool): Require the saved weights to match the heads exactly.
+            lm_name (str | None): FARM's name for the loaded language model; accepted with
+                a warning (the model keeps the name it was saved with).
+            processor (Any): A processor whose tasks the heads are connected with.
         """
+        if lm_name is not None:
+            log_once("AdaptiveModel.load:lm_name",
+                      f"AdaptiveModel.load(lm_name={lm_name!r}) has no effect: the language "
+                      "model is always read from the folder's language_model/.")
         load_dir = Path(load_dir)
         meta_file = load_dir / MODEL_META
         if not meta_file.is_file():
@@ -351,7 +494,7 @@ class AdaptiveModel(nn.Module):
             key=lambda p: int(p.name.split("_")[2]),
         )
         heads = [PredictionHead.load(f, strict=strict) for f in head_files]
-        return cls(
+        model = cls(
             language_model=language_model,
             prediction_heads=heads,
             embeds_dropout_prob=meta["embeds_dropout_prob"],
@@ -359,6 +502,9 @@ class AdaptiveModel(nn.Module):
             device=device,
             loss_weights=meta.get("loss_weights"),
         )
+        if processor is not None:
+            model.connect_heads_with_processor(processor.tasks, require_labels=False)
+        return model
 
 
 def __getattr__(name: str) -> Any:
@@ -368,4 +514,8 @@ def __getattr__(name: str) -> Any:
         from farm.modeling.biadaptive_model import BiAdaptiveModel
 
         return BiAdaptiveModel
+    if name == "ONNXAdaptiveModel":  # FARM's name; needs the onnx extra
+        from farm.conversion.onnx_model import OnnxAdaptiveModel
+
+        return OnnxAdaptiveModel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

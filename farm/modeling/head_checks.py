@@ -5,10 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from farm.compat import log_once
 from farm.errors import FarmError
 from farm.modeling.prediction_heads import PredictionHead
 
 OUTPUT_TYPES = ("per_sequence", "per_token")
+# FARM's finer output type names: the same vectors, told apart by the head in FARM.
+OUTPUT_TYPE_ALIASES = {"per_sequence_continuous": "per_sequence", "per_token_squad": "per_token"}
 
 
 def check_task_type(head: PredictionHead, task: dict[str, Any]) -> None:
@@ -28,13 +31,33 @@ def check_task_type(head: PredictionHead, task: dict[str, Any]) -> None:
 def check_output_types(
     lm_output_types: str | Sequence[str] | None, heads: Sequence[PredictionHead]
 ) -> list[str]:
-    """Check the user's output types against what the heads declare."""
+    """Check the user's output types against what the heads declare.
+
+    FARM's names ``"per_sequence_continuous"`` (regression) and ``"per_token_squad"``
+    (question answering) stand for ``"per_sequence"`` and ``"per_token"``. One string for
+    several heads was FARM's shorthand, which FARM applied to the first head only (its
+    forward zipped the one-element list with the heads); here each head gets the vectors it
+    declares, with a warning where the string says otherwise.
+    """
     declared = [head.ph_output_type for head in heads]
     if lm_output_types is None:
         return declared
-    given = [lm_output_types] * len(heads) if isinstance(lm_output_types, str) else list(
-        lm_output_types
-    )
+    if isinstance(lm_output_types, str):
+        output_type = OUTPUT_TYPE_ALIASES.get(lm_output_types, lm_output_types)
+        if len(heads) > 1:
+            if output_type not in OUTPUT_TYPES:
+                raise ValueError(f"Unknown lm_output_type '{lm_output_types}'; use one of "
+                                 f"{OUTPUT_TYPES}.")
+            if any(expected != output_type for expected in declared):
+                log_once(
+                    f"lm_output_types:{lm_output_types}:{declared}",
+                    f"lm_output_types={lm_output_types!r} (one string for {len(heads)} heads) "
+                    f"does not fit every head; each head gets the vectors it declares: "
+                    f"{declared}. Pass lm_output_types={declared} to silence this.",
+                )
+            return declared
+        lm_output_types = [lm_output_types]
+    given = [OUTPUT_TYPE_ALIASES.get(t, t) for t in lm_output_types]
     if len(given) != len(heads):
         raise ValueError(
             f"lm_output_types has {len(given)} entries for {len(heads)} prediction heads; "

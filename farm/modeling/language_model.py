@@ -5,9 +5,12 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import torch
 from torch import Tensor, nn
 from transformers import (
     CONFIG_MAPPING,
@@ -18,6 +21,7 @@ from transformers import (
     PreTrainedTokenizerBase,
 )
 
+from farm.compat import log_once
 from farm.errors import FarmError, did_you_mean
 
 logger = logging.getLogger(__name__)
@@ -29,7 +33,8 @@ _LOAD_KWARGS = {
     "ignore_mismatched_sizes", "torch_dtype", "dtype", "attn_implementation", "use_safetensors",
 }
 # Arguments of FARM's old LanguageModel.load that the single AutoModel wrapper does not need.
-_IGNORED_FARM_KWARGS = {"language_model_class", "farm_lm_name"}
+_IGNORED_FARM_KWARGS = {"farm_lm_name"}
+_LAYER_INDEX = re.compile(r"\.layers?\.(\d+)\.")
 
 
 class LanguageModel(nn.Module):
@@ -49,11 +54,16 @@ class LanguageModel(nn.Module):
         self.model = model
         self.language = language
         self._takes_token_types = "token_type_ids" in inspect.signature(model.forward).parameters
+        # FARM's switches for embedding extraction (see formatted_preds) and hidden states.
+        self.extraction_strategy: str | None = None
+        self.extraction_layer: int | None = None
+        self.output_hidden_states = False
 
     @classmethod
     def load(
         cls, pretrained_model_name_or_path: str | Path, language: str | None = None,
-        **kwargs: Any,
+        revision: str | None = None, n_added_tokens: int = 0,
+        language_model_class: str | None = None, **kwargs: Any,
     ) -> LanguageModel:
         """Load an encoder from the hub, a local Hugging Face folder, or a saved FARM model.
 
@@ -61,11 +71,14 @@ class LanguageModel(nn.Module):
             pretrained_model_name_or_path (str | Path): Hub name (needs network), folder with
                 ``config.json`` and weights, or a folder written by ``AdaptiveModel.save``.
             language (str | None): Language of the model; default: what was saved with it.
-            **kwargs: ``from_pretrained`` options (``revision``, ``cache_dir``,
-                ``local_files_only``, ...), config attributes to override (e.g.
-                ``hidden_dropout_prob=0.2``), or ``n_added_tokens``: grow the input
-                embeddings by that many rows for tokens added to the tokenizer with
-                ``tokenizer.add_tokens`` (as FARM did). Unknown names raise ``TypeError``.
+            revision (str | None): Hub revision (branch, tag or commit).
+            n_added_tokens (int): Grow the input embeddings by that many rows for tokens
+                added to the tokenizer with ``tokenizer.add_tokens`` (as FARM did).
+            language_model_class (str | None): FARM's per-architecture class name; accepted
+                and ignored (with a warning): the architecture is read from the config.
+            **kwargs: ``from_pretrained`` options (``cache_dir``, ``local_files_only``, ...)
+                or config attributes to override (e.g. ``hidden_dropout_prob=0.2``). Unknown
+                names raise ``TypeError``.
 
         Returns:
             LanguageModel: The wrapped encoder.
@@ -74,6 +87,13 @@ class LanguageModel(nn.Module):
         if (path / "farm_model.json").is_file():
             path = path / "language_model"
         source = str(path) if path.exists() else str(pretrained_model_name_or_path)
+        if revision is not None:
+            kwargs["revision"] = revision
+        if language_model_class is not None:
+            log_once("LanguageModel.load:language_model_class",
+                      f"LanguageModel.load(language_model_class={language_model_class!r}) has no "
+                      "effect: FARM has one wrapper for every architecture and reads the "
+                      "architecture from the model's config.")
         load_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _LOAD_KWARGS}
         for key in _IGNORED_FARM_KWARGS & set(kwargs):
             logger.info("LanguageModel.load: '%s' is not needed any more and is ignored.", key)
@@ -81,7 +101,7 @@ class LanguageModel(nn.Module):
         hub_kwargs = {k: v for k, v in load_kwargs.items() if k in
                       ("revision", "cache_dir", "local_files_only", "token", "force_download",
                        "subfolder")}
-        n_added_tokens = int(kwargs.pop("n_added_tokens", 0) or 0)
+        n_added_tokens = int(n_added_tokens or 0)
         config = AutoConfig.from_pretrained(source, trust_remote_code=False, **hub_kwargs)
         _override_config(config, kwargs)
         model = AutoModel.from_pretrained(
@@ -189,7 +209,7 @@ class LanguageModel(nn.Module):
         input_ids: Tensor,
         segment_ids: Tensor | None = None,
         padding_mask: Tensor | None = None,
-        output_hidden_states: bool = False,
+        output_hidden_states: bool | None = None,
         **_: Any,
     ) -> tuple[Tensor, Tensor] | tuple[Tensor, Tensor, tuple[Tensor, ...]]:
         """Encode a batch.
@@ -199,13 +219,16 @@ class LanguageModel(nn.Module):
             segment_ids (Tensor | None): ``(batch, seq_len)`` segment (token type) ids; ignored
                 by architectures without them (DistilBERT).
             padding_mask (Tensor | None): ``(batch, seq_len)``, 1 for real tokens, 0 for padding.
-            output_hidden_states (bool): Also return the output of every layer.
+            output_hidden_states (bool | None): Also return the output of every layer
+                (default: as set by :meth:`enable_hidden_states_output`, off at first).
 
         Returns:
             tuple: ``sequence_output`` ``(batch, seq_len, hidden)``, ``pooled_output``
             ``(batch, hidden)`` (the model's pooler where it has one, else the first token's
             vector), and with ``output_hidden_states`` the tuple of all layers' outputs.
         """
+        if output_hidden_states is None:
+            output_hidden_states = self.output_hidden_states
         inputs: dict[str, Any] = {"input_ids": input_ids, "attention_mask": padding_mask}
         if self._takes_token_types and segment_ids is not None:
             inputs["token_type_ids"] = segment_ids
@@ -233,6 +256,101 @@ class LanguageModel(nn.Module):
         """Where the model was loaded from (its ``name_or_path``)."""
         return str(getattr(self.model.config, "name_or_path", "") or "")
 
+    def get_output_dims(self) -> int:
+        """Width of the vectors the model outputs (FARM's name for :attr:`hidden_size`)."""
+        return self.hidden_size
+
+    @classmethod
+    def get_language_model_class(cls, model_name_or_path: str | Path, **kwargs: Any) -> str:
+        """FARM's class name for a model's architecture (``"Bert"``, ``"Roberta"``, ...), read
+        from its config (never guessed from the name); ``"LanguageModel"`` for architectures
+        FARM had no class for. Every name loads through the same wrapper.
+
+        Args:
+            model_name_or_path (str | Path): Hub name, Hugging Face folder or saved FARM model.
+            **kwargs: ``from_pretrained`` options such as ``revision``.
+        """
+        from farm.modeling.architectures import farm_class_name  # builds on this module
+
+        path = Path(model_name_or_path)
+        if (path / "farm_model.json").is_file():
+            path = path / "language_model"
+        source = str(path) if path.exists() else str(model_name_or_path)
+        try:
+            config = AutoConfig.from_pretrained(source, trust_remote_code=False, **kwargs)
+        except (OSError, ValueError) as error:
+            raise FarmError(
+                f"Cannot read the config of {model_name_or_path!r} ({error}); FARM reads the "
+                "architecture from config.json and does not guess it from the model's name."
+            ) from error
+        return farm_class_name(config)
+
+    def freeze(self, layers: int | None = None) -> None:
+        """Stop training the embeddings and the first ``layers`` transformer layers
+        (``None``: the whole encoder); the rest and the heads keep learning.
+
+        FARM 0.8 declared this method but raised ``NotImplementedError``. Create the
+        optimizer after freezing, so that it leaves out the frozen parameters.
+
+        Args:
+            layers (int | None): Number of transformer layers, from the bottom, to freeze.
+        """
+        for name, param in self.model.named_parameters():
+            match = _LAYER_INDEX.search(f".{name}")
+            frozen = layers is None or "embeddings" in name or (
+                match is not None and int(match.group(1)) < layers)
+            if frozen:
+                param.requires_grad_(False)
+
+    def unfreeze(self) -> None:
+        """Train every parameter of the encoder again (undoes :meth:`freeze`)."""
+        for param in self.model.parameters():
+            param.requires_grad_(True)
+
+    def enable_hidden_states_output(self) -> None:
+        """Make :meth:`forward` also return every layer's output (FARM's switch)."""
+        self.output_hidden_states = True
+
+    def disable_hidden_states_output(self) -> None:
+        """Make :meth:`forward` return only the last layer's and the pooled vectors."""
+        self.output_hidden_states = False
+
+    def formatted_preds(
+        self, input_ids: Tensor, padding_mask: Tensor | None = None,
+        segment_ids: Tensor | None = None, samples: list[Any] | None = None,
+        logits: Any = None, **kwargs: Any,
+    ) -> list[dict[str, Any]]:
+        """Vectors of a batch as FARM's language model returned them: ``[{"context",
+        "vec": np.ndarray}]``, pooled by the attributes ``extraction_strategy`` (default
+        ``"cls_token"``) and ``extraction_layer`` (default -1, the last).
+
+        ``Inferencer.load(..., task_type="embeddings")`` is the usual way to get vectors;
+        this method serves code that set FARM's attributes on the language model itself.
+
+        Args:
+            input_ids (Tensor): ``(batch, seq_len)``.
+            padding_mask (Tensor | None): ``(batch, seq_len)``.
+            segment_ids (Tensor | None): ``(batch, seq_len)``.
+            samples (list[Any] | None): The batch's samples; their text becomes ``context``.
+            logits (Any): Accepted for FARM's call; the vectors are computed here.
+            **kwargs: Other tensors of the batch (not used).
+        """
+        from farm.modeling.embeddings import pool_tokens  # builds on this module
+
+        strategy = self.extraction_strategy or "cls_token"
+        layer = -1 if self.extraction_layer is None else int(self.extraction_layer)
+        if padding_mask is None:
+            padding_mask = torch.ones_like(input_ids)
+        with torch.inference_mode():
+            sequence, pooled, hidden = self.forward(
+                input_ids=input_ids, segment_ids=segment_ids, padding_mask=padding_mask,
+                output_hidden_states=True)  # type: ignore[misc]
+            vectors = pooled if strategy == "pooled" else pool_tokens(
+                hidden[layer], padding_mask, strategy)
+        contexts = [_sample_text(s) for s in samples] if samples else [None] * len(vectors)
+        return [{"context": context, "vec": np.asarray(vec.float().cpu().numpy())}
+                for context, vec in zip(contexts, vectors, strict=True)]
+
     def save(self, save_dir: str | Path) -> None:
         """Save in Hugging Face format (``config.json`` + ``model.safetensors``) plus the
         recorded language."""
@@ -240,6 +358,24 @@ class LanguageModel(nn.Module):
         self.model.save_pretrained(str(save_dir))
         meta = {"language": self.language, "name": self.name}
         (save_dir / LM_META).write_text(json.dumps(meta, indent=2))
+
+
+def _sample_text(sample: Any) -> Any:
+    """The input text of a sample or basket, for ``formatted_preds``."""
+    for source in (getattr(sample, "clear_text", None), getattr(sample, "raw", None)):
+        if isinstance(source, dict) and "text" in source:
+            return source["text"]
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    # FARM's per-architecture classes (Bert, Roberta, ...) and the word-embedding models
+    # that no longer exist; they live in their own module, which builds on this one.
+    from farm.modeling import architectures
+
+    if name in architectures.__all__:
+        return getattr(architectures, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _override_config(config: PretrainedConfig, overrides: dict[str, Any]) -> None:

@@ -11,12 +11,18 @@ import torch
 from torch import nn
 from torch.optim import Optimizer
 from torch.optim.lr_scheduler import LRScheduler
-from transformers import get_scheduler
+from transformers import get_scheduler as hf_get_scheduler
 
-from farm.errors import check_choice
+from farm.compat import log_once
+from farm.errors import FarmError, check_choice
+from farm.modeling.optimizers import AdamWWithoutBiasCorrection
 from farm.tracking import get_tracker
 
 logger = logging.getLogger(__name__)
+
+# FARM's flag for "apex is installed, use_amp may be set". Mixed precision is native now
+# (``torch.autocast``, see ``farm.training.amp``), so it is always available.
+AMP_AVAILABLE = True
 
 # FARM's schedule names and their transformers equivalents.
 _SCHEDULES = {
@@ -65,6 +71,9 @@ def initialize_optimizer(
             rate decay, the heads get ``learning_rate``, each layer below that times 0.9 more,
             the embeddings the least) and further arguments of the optimizer. Adam and AdamW
             use torch's fused implementation unless ``fused`` or ``foreach`` is given.
+            FARM's ``"TransformersAdamW"`` is torch's AdamW; with ``"correct_bias": False``
+            it is :class:`~farm.modeling.optimizers.AdamWWithoutBiasCorrection` (the update
+            of the original BERT and DPR code).
         schedule_opts (dict[str, Any] | None): ``{"name": "LinearWarmup"}`` (also
             ``"CosineWarmup"``, ``"CosineWarmupWithRestarts"``, ``"ConstantWarmup"``,
             ``"Constant"``, the transformers names, or a class of
@@ -106,7 +115,14 @@ def _make_optimizer(model: nn.Module, learning_rate: float, opts: dict[str, Any]
     name = opts.pop("name", "AdamW")
     if name == "TransformersAdamW":  # FARM's old name; torch's AdamW is the same algorithm
         name = "AdamW"
-    optimizer_cls = getattr(torch.optim, name, None)
+    if "correct_bias" in opts:
+        if name != "AdamW":
+            raise FarmError(f"optimizer_opts 'correct_bias' applies to AdamW "
+                            f"('TransformersAdamW'), not to {name!r}; remove it.")
+        if not opts.pop("correct_bias"):
+            name = "AdamWWithoutBiasCorrection"
+    optimizer_cls: Any = (AdamWWithoutBiasCorrection if name == "AdamWWithoutBiasCorrection"
+                          else getattr(torch.optim, name, None))
     if not (isinstance(optimizer_cls, type) and issubclass(optimizer_cls, Optimizer)):
         choices = [n for n in dir(torch.optim) if isinstance(getattr(torch.optim, n), type)
                    and issubclass(getattr(torch.optim, n), Optimizer) and n != "Optimizer"]
@@ -178,7 +194,7 @@ def _make_schedule(
     if warmup is None:
         warmup = int(opts.pop("warmup_proportion", 0.1) * n_steps)
     if name in _SCHEDULES:
-        return get_scheduler(
+        return hf_get_scheduler(
             _SCHEDULES[name], optimizer, num_warmup_steps=warmup, num_training_steps=n_steps,
             scheduler_specific_kwargs=opts or None,
         )
@@ -186,3 +202,74 @@ def _make_schedule(
     if not (isinstance(scheduler_cls, type) and issubclass(scheduler_cls, LRScheduler)):
         check_choice(name, list(_SCHEDULES), "schedule")
     return scheduler_cls(optimizer, **opts)  # type: ignore[misc]
+
+
+def get_scheduler(optimizer: Optimizer, opts: dict[str, Any]) -> LRScheduler | None:
+    """A learning-rate schedule from FARM's ``schedule_opts`` (as in ``initialize_optimizer``).
+
+    Args:
+        optimizer (Optimizer): The optimizer to schedule.
+        opts (dict[str, Any]): ``{"name": "LinearWarmup", "num_training_steps": ...,
+            "warmup_proportion": 0.1}`` or a ``torch.optim.lr_scheduler`` class name with its
+            arguments; the schedules with warm-up need ``num_training_steps``. The dict is
+            not changed.
+    """
+    opts = dict(opts)
+    name = opts.get("name", "LinearWarmup")
+    if name in _SCHEDULES and "num_training_steps" not in opts:
+        raise ValueError(f"get_scheduler: schedule {name!r} needs opts['num_training_steps'] "
+                         "(the number of optimizer steps of the whole training).")
+    return _make_schedule(optimizer, opts, int(opts.get("num_training_steps", 0)))
+
+
+def optimize_model(
+    model: nn.Module, device: str | torch.device, local_rank: int = -1,
+    optimizer: Optimizer | None = None, distributed: bool = False,
+    use_amp: str | bool | None = None,
+) -> tuple[nn.Module, Optimizer | None]:
+    """FARM's last step of ``initialize_optimizer``: move the model to ``device`` and, when
+    ``distributed``, wrap it in ``DistributedDataParallel`` (under ``torchrun``).
+
+    Several GPUs in one process (FARM's ``DataParallel``) are not used: start one process
+    per GPU with ``torchrun`` (see ``docs/scaling.md``). ``use_amp`` is applied by the
+    ``Trainer``.
+
+    Returns:
+        tuple: ``(model, optimizer)``.
+    """
+    model.to(device)
+    if use_amp:
+        log_once("optimize_model:use_amp", "optimize_model(use_amp=...) has no effect: mixed "
+                  "precision is applied by the Trainer (Trainer(use_amp=...)).")
+    if distributed:
+        on_gpu = torch.device(device).type == "cuda"
+        ids = [local_rank] if on_gpu and local_rank >= 0 else None
+        model = WrappedDDP(model, device_ids=ids, output_device=ids[0] if ids else None,
+                           find_unused_parameters=True)
+    elif torch.cuda.device_count() > 1:
+        log_once("optimize_model:data_parallel", "Several GPUs are visible but FARM trains "
+                  "one process per GPU: start the script with torchrun --nproc_per_node=N "
+                  "and pass distributed=True (see docs/scaling.md).")
+    return model, optimizer
+
+
+class WrappedDDP(nn.parallel.DistributedDataParallel):
+    """``DistributedDataParallel`` that also answers the wrapped model's attributes
+    (``model.prediction_heads`` ...), as FARM's wrapper did."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+
+class WrappedDataParallel(nn.DataParallel):
+    """``DataParallel`` that also answers the wrapped model's attributes, as FARM's wrapper
+    did. FARM's Trainer does not use it (one process per GPU, see ``optimize_model``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)

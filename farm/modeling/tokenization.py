@@ -40,7 +40,8 @@ _LOAD_KWARGS = {
     "additional_special_tokens", "extra_special_tokens",
 }
 # Named arguments of Tokenizer.load, so a misspelling of them gets a suggestion too.
-_OWN_ARGS = {"pretrained_model_name_or_path", "do_lower_case", "use_fast"}
+_OWN_ARGS = {"pretrained_model_name_or_path", "revision", "tokenizer_class", "do_lower_case",
+             "use_fast"}
 # Arguments of FARM's old Tokenizer.load that no longer mean anything here.
 _IGNORED_FARM_KWARGS = {"tokenizer_class", "vocab_size"}
 
@@ -61,8 +62,10 @@ class Tokenizer:
     @staticmethod
     def load(
         pretrained_model_name_or_path: str | Path,
-        do_lower_case: bool | None = None,
+        revision: str | None = None,
+        tokenizer_class: str | None = None,
         use_fast: bool = True,
+        do_lower_case: bool | None = None,
         **kwargs: Any,
     ) -> PreTrainedTokenizerBase:
         """Load the fast Hugging Face tokenizer of a model.
@@ -70,15 +73,17 @@ class Tokenizer:
         Args:
             pretrained_model_name_or_path (str | Path): A hub name (needs network), a local
                 Hugging Face folder, or a saved FARM model folder.
-            do_lower_case (bool | None): Lower-case the input; ``None`` keeps the tokenizer's
-                own setting. Honoured by tokenizers that support the option (e.g. BERT).
+            revision (str | None): Hub revision (branch, tag or commit) of a hub model.
+            tokenizer_class (str | None): FARM's explicit class name; accepted with a one-time
+                warning: the class is the one the model folder names (``AutoTokenizer``).
             use_fast (bool): Accepted for FARM compatibility; FARM always uses fast
                 tokenizers because every task needs their character offsets
                 (``use_fast=False`` logs a one-time warning).
-            **kwargs: Options of ``AutoTokenizer.from_pretrained`` such as ``revision``,
-                ``cache_dir``, ``local_files_only`` or special tokens. FARM's
-                ``tokenizer_class`` and ``vocab_size`` are accepted with a one-time warning:
-                the class is the one the model folder names.
+            do_lower_case (bool | None): Lower-case the input; ``None`` keeps the tokenizer's
+                own setting. Honoured by tokenizers that support the option (e.g. BERT).
+            **kwargs: Options of ``AutoTokenizer.from_pretrained`` such as ``cache_dir``,
+                ``local_files_only`` or special tokens. FARM's ``vocab_size`` is accepted
+                with a one-time warning.
 
         Returns:
             PreTrainedTokenizerBase: A fast tokenizer (``tokenizer.is_fast`` is True).
@@ -87,6 +92,10 @@ class Tokenizer:
             TypeError: An unknown keyword argument.
             FarmError: The model has no fast tokenizer.
         """
+        if revision is not None:
+            kwargs["revision"] = revision
+        if tokenizer_class is not None:
+            kwargs["tokenizer_class"] = tokenizer_class
         for key in list(kwargs):
             if key in _IGNORED_FARM_KWARGS:
                 warn_once(f"Tokenizer.load({key}=...)", "the tokenizer class is the one the "

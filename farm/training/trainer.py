@@ -75,6 +75,12 @@ class Trainer:
         freeze_lm_steps (int): Keep the language model's weights fixed for the first this
             many steps (only the heads learn).
         freeze_lm_epochs (int): The same, counted in epochs.
+        from_epoch (int): Start at this epoch (0-based), as FARM's resume did; the earlier
+            epochs are not trained. ``create_or_load_checkpoint`` sets the position itself.
+        from_step (int): Start at this batch of ``from_epoch`` (the batches before it are
+            skipped).
+        global_step (int): The step count to continue from (for schedules of evaluation,
+            checkpoints and logging).
 
     Example:
         >>> trainer = Trainer(model=model, optimizer=optimizer, data_silo=data_silo, epochs=2,
@@ -109,6 +115,9 @@ class Trainer:
         max_grad_norm: float | None = 1.0,
         freeze_lm_steps: int = 0,
         freeze_lm_epochs: int = 0,
+        from_epoch: int = 0,
+        from_step: int = 0,
+        global_step: int = 0,
     ):
         if (checkpoint_every or checkpoint_on_sigterm) and checkpoint_root_dir is None:
             raise ValueError(
@@ -144,9 +153,12 @@ class Trainer:
         self.max_grad_norm = max_grad_norm
         self.freeze_lm_steps = freeze_lm_steps
         self.freeze_lm_epochs = freeze_lm_epochs
-        self.global_step = 0
-        self.epoch = 0
-        self.step_in_epoch = 0
+        if min(from_epoch, from_step, global_step) < 0:
+            raise ValueError(f"from_epoch, from_step and global_step must not be negative; got "
+                             f"{from_epoch}, {from_step}, {global_step}.")
+        self.global_step = global_step
+        self.epoch = from_epoch
+        self.step_in_epoch = from_step
         self.test_result: list[dict[str, Any]] | None = None
         self._sigterm = False
         self._saved_best = False

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 from typing import Any, ClassVar
 
+import torch
 from safetensors.torch import load_file, save_file
 from torch import Tensor, nn
 
@@ -34,6 +35,12 @@ class PredictionHead(nn.Module):
     subclasses: ClassVar[dict[str, type[PredictionHead]]] = {}
     ph_output_type: ClassVar[str] = "per_sequence"
     task_type: ClassVar[str] = ""
+    # FARM's name for the kind of head (``"text_classification"``, ``"span_classification"``
+    # ...), kept for code that reads it.
+    model_type: ClassVar[str] = ""
+    # The ``task_type`` of ``convert_from_transformers`` whose head this class is, so that
+    # ``load`` can take a Hugging Face model (FARM's ``TextClassificationHead.load(name)``).
+    hf_task_type: ClassVar[str | None] = None
     # The processor task types (``add_task(task_type=...)``) whose labels the head reads;
     # empty: not checked.
     processor_task_types: ClassVar[tuple[str, ...]] = ()
@@ -125,7 +132,7 @@ class PredictionHead(nn.Module):
         A metric given as a function is recorded by its name, since JSON cannot hold code.
         """
         config = {
-            name: getattr(self, name)
+            name: plain_value(getattr(self, name))
             for name in inspect.signature(type(self).__init__).parameters
             if name != "self" and hasattr(self, name)
         }
@@ -145,15 +152,51 @@ class PredictionHead(nn.Module):
         save_file(state, str(save_dir / f"prediction_head_{head_num}.safetensors"))
 
     @classmethod
-    def load(cls, config_file: str | Path, strict: bool = True) -> PredictionHead:
-        """Rebuild a head from ``prediction_head_<n>_config.json`` and its weights.
+    def create(
+        cls, prediction_head_name: str, layer_dims: list[int],
+        class_weights: list[float] | None = None,
+    ) -> PredictionHead:
+        """A new head by class name (FARM's factory), e.g.
+        ``PredictionHead.create("TextClassificationHead", layer_dims=[768, 2])``.
 
         Args:
-            config_file (str | Path): The head's config file; the weights file next to it
-                is loaded if present.
+            prediction_head_name (str): Name of a head class (``"RegressionHead"``, ...).
+            layer_dims (list[int]): Widths of its feed-forward layers.
+            class_weights (list[float] | None): Loss weight per label, for heads that take it.
+        """
+        if prediction_head_name not in PredictionHead.subclasses:
+            raise FarmError(
+                f"Unknown prediction head '{prediction_head_name}'."
+                f"{did_you_mean(prediction_head_name, PredictionHead.subclasses)} Known heads: "
+                f"{sorted(PredictionHead.subclasses)}."
+            )
+        head_cls = PredictionHead.subclasses[prediction_head_name]
+        kwargs: dict[str, Any] = {"layer_dims": layer_dims}
+        if class_weights is not None:
+            kwargs["class_weights"] = class_weights
+        return head_cls(**kwargs)
+
+    @classmethod
+    def load(
+        cls, config_file: str | Path, strict: bool = True, load_weights: bool = True,
+        revision: str | None = None,
+    ) -> PredictionHead:
+        """Rebuild a head from ``prediction_head_<n>_config.json`` and its weights, or (on a
+        head class such as ``TextClassificationHead``) take the head of a Hugging Face model.
+
+        Args:
+            config_file (str | Path): The head's config file (the weights file next to it is
+                loaded if present), or a Hugging Face model folder or hub name holding a
+                model for this head's task (``*ForSequenceClassification``,
+                ``*ForTokenClassification``, ``*ForQuestionAnswering``).
             strict (bool): Require the weights to match the head's parameters exactly.
+            load_weights (bool): Load the saved weights (False: a freshly initialised head
+                with the saved configuration).
+            revision (str | None): Hub revision of a Hugging Face model.
         """
         config_file = Path(config_file)
+        if not config_file.is_file():
+            return cls._from_transformers(config_file, revision)
         config = json.loads(config_file.read_text())
         name = config.pop("name")
         if name not in PredictionHead.subclasses:
@@ -164,9 +207,37 @@ class PredictionHead(nn.Module):
             )
         head = PredictionHead.subclasses[name](**config)
         weights = config_file.with_name(config_file.name.replace("_config.json", ".safetensors"))
-        if weights.is_file():
+        if load_weights and weights.is_file():
             head.load_state_dict(load_file(str(weights)), strict=strict)
         return head
+
+    @classmethod
+    def _from_transformers(cls, name_or_path: Path, revision: str | None) -> PredictionHead:
+        """The head (with its weights) of a Hugging Face model for this class's task."""
+        if cls.hf_task_type is None:
+            raise FarmError(
+                f"{name_or_path} is not a prediction head config file (prediction_head_<n>_"
+                f"config.json), and {cls.__name__} cannot be taken from a Hugging Face model; "
+                "load Hugging Face models with TextClassificationHead, TokenClassificationHead, "
+                "QuestionAnsweringHead, RegressionHead or BertLMHead."
+            )
+        from farm.conversion.transformers import convert_from_transformers  # builds on heads
+
+        model = convert_from_transformers(name_or_path, revision=revision,
+                                          task_type=cls.hf_task_type)
+        head = model.heads[0]
+        if not isinstance(head, cls):
+            raise FarmError(f"{name_or_path} holds a {type(head).__name__}, not a "
+                            f"{cls.__name__}.")
+        return head
+
+
+def plain_value(value: Any) -> Any:
+    """A config value as JSON can hold it: one-element tensors (such as the QA head's
+    temperature parameter) become floats."""
+    if isinstance(value, torch.Tensor) and value.numel() == 1:
+        return float(value.detach())
+    return value
 
 
 def input_context(basket: Any) -> dict[str, Any]:

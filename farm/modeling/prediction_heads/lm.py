@@ -82,6 +82,7 @@ class BertLMHead(PredictionHead):
     """
 
     task_type = "lm"
+    model_type = "language_modelling"
     ph_output_type = "per_token"
     processor_task_types = ("lm",)
 
@@ -220,6 +221,16 @@ class BertLMHead(PredictionHead):
         self.masked_lm = masked_lm
         self.__dict__["_encoder"] = None
         self._ties.bind(masked_lm, None)
+
+    @property
+    def decoder(self) -> nn.Module:
+        """The output layer over the vocabulary (FARM's attribute); once the head is in an
+        ``AdaptiveModel``, its weight is the language model's input embedding matrix."""
+        layer = self.masked_lm.get_output_embeddings()
+        if layer is None:
+            raise FarmError(f"The {type(self.masked_lm).__name__} of this head has no output "
+                            "layer over the vocabulary.")
+        return cast(nn.Module, layer)
 
     @property
     def vocab_size(self) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +41,8 @@ class MultiLabelTextClassificationHead(TextClassificationHead):
     """
 
     task_type = "multilabel_text_classification"
+    model_type = "multilabel_text_classification"
+    hf_task_type: ClassVar[str | None] = "multilabel_text_classification"
     ph_output_type = "per_sequence"
     processor_task_types = ("multilabel_classification",)
 

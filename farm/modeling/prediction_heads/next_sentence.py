@@ -31,6 +31,7 @@ class NextSentenceHead(TextClassificationHead):
     Args:
         layer_dims (list[int] | None): Widths of the feed-forward layers (default
             ``[768, 2]``; the first is fitted to the language model).
+        num_labels (int | None): FARM's way to give the width: must be 2 (or None).
         task_name (str): Name of the task (the processor calls it ``"nextsentence"``).
         label_list (list[str] | None): The two labels (set from the processor).
         metric (Any): Metric of the task (default ``"acc"``).
@@ -46,7 +47,11 @@ class NextSentenceHead(TextClassificationHead):
         task_name: str = "nextsentence",
         label_list: list[str] | None = None,
         metric: Any = "acc",
+        num_labels: int | None = None,
     ):
+        if num_labels not in (None, 2):
+            raise ValueError(f"A next-sentence head has 2 labels ({NSP_LABELS}); got "
+                             f"num_labels={num_labels}.")
         layer_dims = list(layer_dims) if layer_dims is not None else [768, 2]
         if layer_dims[-1] != 2:
             raise ValueError(f"A next-sentence head has 2 outputs; layer_dims {layer_dims} "

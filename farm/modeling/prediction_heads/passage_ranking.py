@@ -3,7 +3,7 @@ probabilities rank each query's candidates."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -42,6 +42,8 @@ class PassageRankingHead(TextClassificationHead):
     """
 
     task_type = "passage_ranking"
+    model_type = "passage_ranking"
+    hf_task_type: ClassVar[str | None] = None
     processor_task_types = ("passage_ranking",)
 
     def __init__(

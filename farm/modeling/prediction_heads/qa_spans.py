@@ -153,6 +153,13 @@ def passage_spans(
     return results
 
 
+def _duplicate(span: Span, better: Span, distance: int) -> bool:
+    """Whether ``span`` is filtered as a near-duplicate of ``better`` (see :func:`aggregate`)."""
+    if distance < 0:
+        return (span.start, span.end) == (better.start, better.end)
+    return abs(span.start - better.start) <= distance or abs(span.end - better.end) <= distance
+
+
 def aggregate(
     passages: list[PassageSpans], n_best: int, no_ans_boost: float = 0.0,
     duplicate_filtering: int = -1, rank_by_confidence: bool = False,
@@ -164,14 +171,16 @@ def aggregate(
     ``no_ans_boost`` added to every passage's no-answer score first. Its confidence is the
     smallest no-answer probability of the passages. The same character span found in
     overlapping passages counts once (its best score); with ``duplicate_filtering`` >= 0,
-    a span whose start and end are both within that many characters of a better one is
-    dropped too.
+    a span whose start or end is within that many characters of a better span's start or
+    end is dropped too (FARM's rule, in characters where FARM counted tokens; 0: no two
+    answers share a start or an end).
 
     Args:
         passages (list[PassageSpans]): All passages of one question.
         n_best (int): Answers to return.
         no_ans_boost (float): Added to the no-answer scores (higher: more "no answer").
-        duplicate_filtering (int): Character distance of near-duplicates (-1: exact only).
+        duplicate_filtering (int): Character distance of near-duplicates (-1: identical
+            spans only).
         rank_by_confidence (bool): Rank by confidence instead of score.
 
     Returns:
@@ -180,12 +189,10 @@ def aggregate(
     key = (lambda s: s.confidence) if rank_by_confidence else (lambda s: s.score)
     spans = sorted((s for p in passages for s in p.spans), key=key, reverse=True)
     kept: list[Span] = []
-    distance = max(duplicate_filtering, 0)
     for span in spans:
         if len(kept) == n_best:  # more are never returned, whatever the no-answer's rank
             break
-        if any(abs(span.start - k.start) <= distance and abs(span.end - k.end) <= distance
-               for k in kept):
+        if any(_duplicate(span, k, duplicate_filtering) for k in kept):
             continue
         kept.append(span)
     no_answer_confidence = min((p.no_answer_confidence for p in passages), default=1.0)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from farm.modeling.prediction_heads.base import FeedForwardBlock, PredictionHead
 from farm.modeling.prediction_heads.qa_spans import (
@@ -20,6 +20,7 @@ from farm.modeling.prediction_heads.qa_spans import (
     masked_logits,
     passage_spans,
 )
+from farm.modeling.predictions import QACandidate, QAPred
 from farm.qa_features import CONTEXT_OFFSETS, PASSAGE_POSITION, QA_TASK_TYPE
 
 logger = logging.getLogger(__name__)
@@ -46,10 +47,13 @@ class QuestionAnsweringHead(PredictionHead):
             (default: ``n_best``).
         context_window_size (int): Characters of document around an answer in the
             results' ``context``.
-        duplicate_filtering (int): Drop answers whose start and end lie within this many
-            characters of a better answer (-1: only identical spans).
+        duplicate_filtering (int): Drop answers whose start or end lies within this many
+            characters of a better answer's (FARM's rule; 0: no two answers share a start
+            or an end; -1: only identical spans).
         temperature_for_confidence (float): Softmax temperature of the confidences; set on
-            dev data by ``Evaluator.eval(model, calibrate_conf_scores=True)``.
+            dev data by ``Evaluator.eval(model, calibrate_conf_scores=True)``. Stored, as in
+            FARM, as a one-element ``nn.Parameter`` (not trained by the optimizer); assigning
+            a float to the attribute sets its value.
         use_confidence_scores_for_ranking (bool): Rank answers by confidence, not score.
         max_answer_length (int): Longest answer in tokens.
         label_list (list[str] | None): ``["start_token", "end_token"]`` (from the processor).
@@ -61,6 +65,8 @@ class QuestionAnsweringHead(PredictionHead):
     """
 
     task_type = "qa"
+    model_type = "span_classification"
+    hf_task_type: ClassVar[str | None] = "question_answering"
     ph_output_type = "per_token"
     processor_task_types = (QA_TASK_TYPE,)
     result_per_basket = True  # one inference result dict per question, as in FARM
@@ -101,10 +107,37 @@ class QuestionAnsweringHead(PredictionHead):
         self.n_best_per_sample = n_best_per_sample
         self.context_window_size = context_window_size
         self.duplicate_filtering = duplicate_filtering
-        self.temperature_for_confidence = float(temperature_for_confidence)
+        self.temperature_for_confidence = nn.Parameter(
+            torch.full((1,), float(temperature_for_confidence)), requires_grad=False)
         self.use_confidence_scores_for_ranking = use_confidence_scores_for_ranking
         self.max_answer_length = max_answer_length
         self.feed_forward = FeedForwardBlock(self.layer_dims)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # FARM's temperature is an nn.Parameter; code that assigns a float sets its value.
+        if name == "temperature_for_confidence" and not isinstance(value, nn.Parameter) and (
+            name in self.__dict__.get("_parameters", {})
+        ):
+            temperature = float(value)
+            if temperature <= 0:
+                raise ValueError(f"temperature_for_confidence must be positive; got {value}.")
+            with torch.no_grad():
+                self._parameters[name].fill_(temperature)  # type: ignore[union-attr]
+            return
+        super().__setattr__(name, value)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str,
+                              *args: Any, **kwargs: Any) -> None:
+        # Heads saved before the temperature was a parameter keep it in their config only.
+        key = f"{prefix}temperature_for_confidence"
+        if key not in state_dict:
+            state_dict[key] = self.temperature_for_confidence.detach().clone()
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    @property
+    def temperature(self) -> float:
+        """``temperature_for_confidence`` as a number."""
+        return float(self.temperature_for_confidence.detach())
 
     def forward(self, x: Tensor) -> Tensor:
         return self.feed_forward(x)  # (batch, seq_len, 2)
@@ -129,7 +162,7 @@ class QuestionAnsweringHead(PredictionHead):
         offsets = _offsets(kwargs[CONTEXT_OFFSETS])[:, : logits.shape[1]]
         return passage_spans(
             logits, offsets, kwargs[PASSAGE_POSITION], self.n_best_per_sample or self.n_best,
-            self.max_answer_length, self.temperature_for_confidence,
+            self.max_answer_length, self.temperature,
         )
 
     def prepare_labels(self, **kwargs: Tensor) -> list[tuple[int, int, int] | None]:
@@ -143,9 +176,15 @@ class QuestionAnsweringHead(PredictionHead):
 
     def merge_per_basket(
         self, preds: list[Any], labels: list[Any], references: list[Any] | None = None
-    ) -> tuple[list[list[str]], list[list[str]]]:
-        """Join each question's passages into its ranked answer texts (``""``: no answer)
-        and take its gold answer texts from the references, for the ``squad`` metric."""
+    ) -> tuple[list[tuple[list[QACandidate], float | None]], list[list[str]]]:
+        """Join each question's passages into its ranked answers and take its gold answer
+        texts from the references, for the ``squad`` metric.
+
+        Returns:
+            tuple: Per question FARM's pair ``(candidates, no_ans_gap)`` (``QACandidate``
+            objects, best first; a no-answer has empty text), and per question the list of
+            gold answer texts (``[]``: unanswerable).
+        """
         if references is None:
             raise ValueError(
                 "question answering is evaluated on answer texts, but the data set carries no "
@@ -156,21 +195,22 @@ class QuestionAnsweringHead(PredictionHead):
         for passages in group_passages(preds):
             reference = references[row]
             row += len(passages)
-            answers = self._aggregate(passages).answers
-            context = reference["context"]
-            ranked.append([context[a.start : a.end] if not a.is_no_answer else ""
-                           for a in answers])
+            document = self._aggregate(passages)
+            raw = {"context": reference["context"], "document_id": None}
+            ranked.append(([self._candidate(a, raw, len(passages)) for a in document.answers],
+                           document.no_ans_gap))
             golds.append(list(reference["answers"]))
         return ranked, golds
 
     def formatted_preds(
-        self, logits: Tensor, baskets: list[Any], **kwargs: Any
-    ) -> list[dict[str, Any]]:
+        self, logits: Tensor, baskets: list[Any], return_json: bool = True, **kwargs: Any
+    ) -> list[Any]:
         """Per basket (question) ``{"question", "id", "ground_truth", "answers",
         "no_ans_gap"}``; each answer has ``score``, ``probability``, ``answer``,
         ``offset_answer_start``/``_end`` (``context[start:end] == answer``), a ``context``
         window with its offsets, and ``document_id``. A no-answer has empty text and
-        offsets 0.
+        offsets 0. With ``return_json=False`` a :class:`~farm.modeling.predictions.QAPred`
+        per basket instead (``pred.to_json()["predictions"][0]`` is the dict).
 
         ``logits`` ``(n_samples, seq_len, 2)`` hold the baskets' samples (passages) in order;
         each sample carries its ``context_offsets`` and ``passage_position`` features.
@@ -188,15 +228,18 @@ class QuestionAnsweringHead(PredictionHead):
                     np.stack([s.features[0][PASSAGE_POSITION] for s in samples]))
                 passages = passage_spans(
                     part, offsets, positions, self.n_best_per_sample or self.n_best,
-                    self.max_answer_length, self.temperature_for_confidence,
+                    self.max_answer_length, self.temperature,
                 )
             document = self._aggregate(passages)
             raw = basket.raw
-            results.append({
-                "question": raw["question"], "id": raw["id"], "ground_truth": raw["answers"],
-                "answers": [self._answer_dict(a, raw) for a in document.answers],
-                "no_ans_gap": document.no_ans_gap,
-            })
+            pred = QAPred(
+                id=raw["id"], question=raw["question"], context=raw["context"],
+                prediction=[self._candidate(a, raw, len(samples)) for a in document.answers],
+                token_offsets=_token_starts(samples), context_window_size=self.context_window_size,
+                no_answer_gap=document.no_ans_gap, ground_truth_answer=raw["answers"],
+                n_passages=len(samples), task_name=self.task_name,
+            )
+            results.append(pred.to_json()["predictions"][0] if return_json else pred)
         return results
 
     def calibrate_conf(self, batches: list[tuple[Tensor, dict[str, Tensor]]]) -> float:
@@ -217,14 +260,16 @@ class QuestionAnsweringHead(PredictionHead):
         temperature, before, after = fit_temperature(starts, ends, labels)
         logger.info("Calibrated the confidence of head '%s': temperature %.3f (dev NLL %.4f at "
                     "temperature 1, %.4f now).", self.task_name, temperature, before, after)
-        self.temperature_for_confidence = temperature
+        with torch.no_grad():
+            self.temperature_for_confidence.fill_(temperature)
         return temperature
 
     def _aggregate(self, passages: list[PassageSpans]) -> Any:
         return aggregate(passages, self.n_best, self.no_ans_boost, self.duplicate_filtering,
                          self.use_confidence_scores_for_ranking)
 
-    def _answer_dict(self, span: Span, raw: dict[str, Any]) -> dict[str, Any]:
+    def _candidate(self, span: Span, raw: dict[str, Any], n_passages: int) -> QACandidate:
+        """A span as FARM's answer object, with its context window."""
         context: str = raw["context"]
         if span.is_no_answer:
             window_start = window_end = 0
@@ -232,18 +277,31 @@ class QuestionAnsweringHead(PredictionHead):
             room = max(self.context_window_size - (span.end - span.start), 0)
             window_start = max(0, span.start - room // 2)
             window_end = min(len(context), span.end + room - (span.start - window_start))
-        return {
-            "score": span.score, "probability": span.confidence,
-            "answer": context[span.start : span.end], "offset_answer_start": span.start,
-            "offset_answer_end": span.end, "context": context[window_start:window_end],
-            "offset_context_start": window_start, "offset_context_end": window_end,
-            "document_id": raw.get("document_id"),
-        }
+        return QACandidate(
+            answer_type="no_answer" if span.is_no_answer else "span", score=span.score,
+            offset_answer_start=span.start, offset_answer_end=span.end,
+            probability=span.confidence, confidence=span.confidence,
+            n_passages_in_doc=n_passages,
+            passage_id=None if span.is_no_answer else str(span.passage),
+            answer=context[span.start : span.end], context_window=context[window_start:window_end],
+            offset_context_window_start=window_start, offset_context_window_end=window_end,
+            document_id=raw.get("document_id"),
+        )
 
 
 def _offsets(flat: Tensor) -> Tensor:
     """``(batch, 2 * seq_len)`` flat offsets as ``(batch, seq_len, 2)``."""
     return flat.view(flat.shape[0], -1, 2)
+
+
+def _token_starts(samples: list[Any]) -> list[int]:
+    """Start character of each document token in a question's passages (no duplicates
+    where passages overlap)."""
+    starts: set[int] = set()
+    for sample in samples:
+        pairs = np.asarray(sample.features[0][CONTEXT_OFFSETS]).reshape(-1, 2)
+        starts.update(int(start) for start in pairs[:, 0] if start >= 0)
+    return sorted(starts)
 
 
 def _stack_offsets(arrays: list[np.ndarray], seq_len: int) -> Tensor:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor
@@ -42,6 +42,8 @@ class RegressionHead(PredictionHead):
     """
 
     task_type = "regression"
+    model_type = "regression"
+    hf_task_type: ClassVar[str | None] = "regression"
     ph_output_type = "per_sequence"
     processor_task_types = ("regression",)
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from farm.compat import log_once
+from farm.errors import check_choice
 from farm.modeling.prediction_heads.base import FeedForwardBlock, PredictionHead, input_context
 
 logger = logging.getLogger(__name__)
@@ -27,6 +29,9 @@ class TextClassificationHead(PredictionHead):
         class_weights (list[float] | None): Loss weight per label (see
             ``DataSilo.calculate_class_weights``).
         loss_ignore_index (int): Label id that contributes no loss.
+        loss_reduction (str): FARM's option; the head always returns one loss per sample
+            (``"none"``), which the trainer averages, so ``"mean"`` and ``"sum"`` are
+            accepted with a warning and have no effect.
         task_name (str): Name of the task (and of the processor task) this head learns.
         label_list (list[str] | None): The labels (set from the processor when training).
         metric (Any): Metric of the task (set from the processor when training).
@@ -39,6 +44,8 @@ class TextClassificationHead(PredictionHead):
     """
 
     task_type = "text_classification"
+    model_type = "text_classification"
+    hf_task_type: ClassVar[str | None] = "text_classification"
     ph_output_type = "per_sequence"
     processor_task_types = ("classification",)
 
@@ -48,6 +55,7 @@ class TextClassificationHead(PredictionHead):
         num_labels: int | None = None,
         class_weights: list[float] | None = None,
         loss_ignore_index: int = -100,
+        loss_reduction: str = "none",
         task_name: str = "text_classification",
         label_list: list[str] | None = None,
         metric: Any = None,
@@ -74,6 +82,12 @@ class TextClassificationHead(PredictionHead):
             [float(w) for w in class_weights] if class_weights is not None else None
         )
         self.loss_ignore_index = loss_ignore_index
+        check_choice(loss_reduction, ["none", "mean", "sum"], "loss_reduction")
+        if loss_reduction != "none":
+            log_once(f"{type(self).__name__}:loss_reduction",
+                      f"{type(self).__name__}(loss_reduction={loss_reduction!r}) has no effect: "
+                      "heads return one loss per sample and the trainer averages them.")
+        self.loss_reduction = loss_reduction
         self.activation = activation
         self.feed_forward = FeedForwardBlock(self.layer_dims, activation)
         weight = torch.tensor(self.class_weights) if self.class_weights is not None else None

@@ -58,6 +58,7 @@ class TextSimilarityHead(PredictionHead):
     """
 
     task_type = "text_similarity"
+    model_type = "text_similarity"
     ph_output_type = "per_sequence"
     processor_task_types = ("text_similarity",)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -65,6 +65,8 @@ class TokenClassificationHead(PredictionHead):
     """
 
     task_type = "ner"
+    model_type = "token_classification"
+    hf_task_type: ClassVar[str | None] = "ner"
     ph_output_type = "per_token"
     processor_task_types = ("ner",)
 

@@ -8,11 +8,14 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import torch
 
 from farm.data_handler.data_silo import DataSilo
-from farm.tracking import get_tracker, set_tracker
+from farm.modeling.optimization import initialize_optimizer
+from farm.tracking import Tracker, get_tracker, set_tracker
 from farm.train import EarlyStopping, Trainer
 from farm.utils import MLFlowLogger, StdoutLogger, set_all_seeds
 from tests.farm_helpers import (
@@ -28,8 +31,10 @@ LEARNING_RATE = 1e-3
 
 
 @pytest.fixture(autouse=True)
-def no_tracker_afterwards() -> Iterator[None]:
-    """Leave no active tracker, MLflow run or tracking URI behind."""
+def no_tracker_afterwards(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Leave no active tracker, MLflow run or tracking URI behind (and MLflow's ``./mlruns``
+    artifact folder in ``tmp_path``)."""
+    monkeypatch.chdir(tmp_path)
     yield
     set_tracker(None)
     if mlflow.active_run() is not None:
@@ -75,6 +80,13 @@ def test_mlflow_logs_params_and_metrics_to_a_local_store(tiny_bert_dir: Path,
     assert params["batch_size"] == "4"
     assert params["learning_rate"] == str(LEARNING_RATE)
     assert params["optimizer"] == "AdamW"
+    n_steps = trainer.global_step
+    assert params["lr_schedule"] == "LinearWarmup"  # FARM's name, not torch's LambdaLR
+    assert params["lr_schedule.warmup_proportion"] == "0.1"
+    assert params["lr_schedule.num_warmup_steps"] == str(int(0.1 * n_steps))
+    assert params["lr_schedule.num_training_steps"] == str(n_steps)
+    experiment = client.get_experiment(run.info.experiment_id)
+    assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
     train_loss = client.get_metric_history(run_id, "train_loss")
     assert [m.step for m in train_loss] == list(range(1, trainer.global_step + 1))
@@ -111,6 +123,9 @@ def test_model_artifact_holds_the_model_not_the_checkpoints_beside_it(
     assert any(p.name.startswith("step_") for p in folder.iterdir())
     client = mlflow.tracking.MlflowClient(tracking_uri)
     uploaded = {Path(a.path).name for a in client.list_artifacts(ml_logger.run_id, "model")}
+    if "MLmodel" in uploaded:  # an MLflow model (with pandas): the FARM folder is inside
+        uploaded = {Path(a.path).name for a in client.list_artifacts(ml_logger.run_id,
+                                                                     "model/data/farm_model")}
     assert "farm_model.json" in uploaded and "language_model" in uploaded
     assert not [name for name in uploaded if name.startswith("step_")]
 
@@ -147,6 +162,7 @@ def test_unreachable_server_warns_and_training_completes(
     assert not ml_logger.flush(timeout=0.1)  # the records wait for the server
     assert trainer.global_step == len(trainer.data_silo.loaders["train"])
     assert trainer.test_result is not None
+    ml_logger.end_run(timeout=5)
 
 
 def test_stdout_logger_logs_params_and_metrics(tiny_bert_dir: Path, tmp_path: Path,
@@ -246,3 +262,107 @@ def test_resumed_training_continues_the_same_mlflow_run(tiny_bert_dir: Path,
     client = mlflow.tracking.MlflowClient(tracking_uri)
     steps = [m.step for m in client.get_metric_history(original_run, "train_loss")]
     assert steps == list(range(1, resumed.global_step + 1))
+
+
+def test_the_experiment_kind_is_set_once_and_a_chosen_one_is_kept(tmp_path: Path) -> None:
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    client = mlflow.tracking.MlflowClient(tracking_uri)
+    untagged = client.create_experiment("made elsewhere")
+    chosen = client.create_experiment("chosen in the UI",
+                                      tags={"mlflow.experimentKind": "genai_development"})
+    for name in ("made elsewhere", "chosen in the UI"):
+        ml_logger = MLFlowLogger(tracking_uri=tracking_uri)
+        ml_logger.init_experiment(experiment_name=name)
+        ml_logger.end_run()
+    kind = "mlflow.experimentKind"
+    assert client.get_experiment(untagged).tags[kind] == "custom_model_development"
+    assert client.get_experiment(chosen).tags[kind] == "genai_development"
+
+
+class Recorder(Tracker):
+    """Keeps what is logged."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+        self.metrics: list[tuple[int | None, dict[str, float]]] = []
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.params.update(params)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self.metrics.append((step, metrics))
+
+
+@pytest.mark.parametrize("log_loss_every", [10, 3])
+def test_the_loss_of_the_last_step_is_always_logged(tiny_bert_dir: Path, tmp_path: Path,
+                                                    log_loss_every: int) -> None:
+    recorder = Recorder()
+    recorder.init_experiment("farm-tests")
+    set_all_seeds(42)
+    data_dir = write_separable_data(tmp_path / "data", n_train=24, n_test=4)
+    data_silo = DataSilo(make_processor(tiny_bert_dir, data_dir), batch_size=4)
+    trainer = make_trainer(make_model(tiny_bert_dir), data_silo, epochs=1,
+                           log_loss_every=log_loss_every)
+    trainer.train()
+    n_steps = trainer.global_step
+    assert n_steps < 10 and n_steps % 3 != 0
+    steps = [step for step, metrics in recorder.metrics if "train_loss" in metrics]
+    assert steps == [*range(log_loss_every, n_steps + 1, log_loss_every), n_steps]
+    assert trainer.record.history["train_loss"][-1][0] == n_steps
+
+
+@pytest.mark.parametrize(("schedule_opts", "expected"), [
+    ({"name": "CosineWarmup", "num_warmup_steps": 2},
+     {"lr_schedule": "CosineWarmup", "lr_schedule.num_warmup_steps": 2,
+      "lr_schedule.num_training_steps": 10}),
+    ({"name": "LinearWarmup", "warmup_proportion": 0.3, "num_training_steps": 20},
+     {"lr_schedule": "LinearWarmup", "lr_schedule.warmup_proportion": 0.3,
+      "lr_schedule.num_warmup_steps": 6, "lr_schedule.num_training_steps": 20}),
+    ({"name": "StepLR", "step_size": 3}, {"lr_schedule": "StepLR", "lr_schedule.step_size": 3}),
+    ({"name": None}, {"lr_schedule": None}),
+])
+def test_the_schedule_is_logged_by_name_with_its_settings(
+    schedule_opts: dict[str, Any], expected: dict[str, Any]
+) -> None:
+    recorder = Recorder()
+    recorder.init_experiment("farm-tests")
+    initialize_optimizer(torch.nn.Linear(2, 2), n_batches=5, n_epochs=2, device="cpu",
+                         learning_rate=0.1, schedule_opts=schedule_opts)
+    logged = {k: v for k, v in recorder.params.items() if k.startswith("lr_schedule")}
+    assert logged == expected
+
+
+def test_a_record_the_store_refuses_is_dropped_and_logging_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    tracking_uri = f"sqlite:///{tmp_path}/mlflow.db"
+    ml_logger = MLFlowLogger(tracking_uri=tracking_uri, flush_timeout=60)
+    ml_logger.init_experiment(experiment_name="farm-tests", run_name="refused")
+    with caplog.at_level(logging.WARNING, logger="farm.tracking.mlflow"):
+        ml_logger.log_params({"batch_size": 4})
+        ml_logger.log_params({"batch_size": 8})  # MLflow does not allow changing a value
+        ml_logger.log_metrics({"train_loss": 0.5}, step=1)
+        ml_logger.end_run()
+    assert "refused a record" in caplog.text and "cannot log to" not in caplog.text
+    assert "1 records were refused" in caplog.text
+    run = mlflow.tracking.MlflowClient(tracking_uri).get_run(ml_logger.run_id)
+    assert run.data.params["batch_size"] == "4"
+    assert run.data.metrics == {"train_loss": 0.5}
+    assert run.info.status == "FINISHED"
+
+
+def test_mlflow_logger_disable_silences_every_logger(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """FARM's ``MLFlowLogger.disable()``: afterwards no logger creates a run or logs."""
+    monkeypatch.setattr(MLFlowLogger, "_all_disabled", False)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    before = MLFlowLogger(tracking_uri=uri)
+    assert not before.disabled
+    MLFlowLogger.disable()
+    after = MLFlowLogger(tracking_uri=uri)
+    assert before.disabled and after.disabled
+    after.init_experiment("silenced", run_name="none")
+    after.log_metrics({"acc": 1.0}, step=1)
+    after.end_run()
+    assert after.run_id is None
+    assert not (tmp_path / "mlflow.db").exists()

@@ -92,7 +92,7 @@ def initialize_optimizer(
     model.to(device)
     optimizer = _make_optimizer(model, learning_rate, dict(optimizer_opts or {}))
     n_steps = math.ceil(n_batches / grad_acc_steps) * n_epochs
-    schedule = _make_schedule(optimizer, dict(schedule_opts or {}), n_steps)
+    schedule, schedule_params = _make_schedule(optimizer, dict(schedule_opts or {}), n_steps)
     if distributed:
         on_gpu = torch.device(device).type == "cuda"
         ids = [local_rank] if on_gpu and local_rank >= 0 else None
@@ -106,7 +106,7 @@ def initialize_optimizer(
         "n_batches": n_batches,
         "grad_acc_steps": grad_acc_steps,
         "optimizer": type(optimizer).__name__,
-        "lr_schedule": type(schedule).__name__ if schedule else None,
+        **schedule_params,
     })
     return model, optimizer, schedule
 
@@ -181,27 +181,37 @@ def _depth(param_name: str, n_layers: int) -> int:
 
 def _make_schedule(
     optimizer: Optimizer, opts: dict[str, Any], n_steps: int
-) -> LRScheduler | None:
+) -> tuple[LRScheduler | None, dict[str, Any]]:
+    """The schedule, and its name and settings for the tracker (``lr_schedule`` is FARM's
+    name, e.g. ``LinearWarmup``, not the class behind it)."""
     name = opts.pop("name", "LinearWarmup")
     if name is None:
-        return None
+        return None, {"lr_schedule": None}
     n_steps = opts.pop("num_training_steps", n_steps)
     if "num_warmup_steps" in opts and "warmup_proportion" in opts:
         raise ValueError(
             "schedule_opts has both 'num_warmup_steps' and 'warmup_proportion'; choose one."
         )
     warmup = opts.pop("num_warmup_steps", None)
-    if warmup is None:
-        warmup = int(opts.pop("warmup_proportion", 0.1) * n_steps)
+    params: dict[str, Any] = {"lr_schedule": name}
     if name in _SCHEDULES:
+        if warmup is None:
+            proportion = opts.pop("warmup_proportion", 0.1)
+            warmup = int(proportion * n_steps)
+            params["lr_schedule.warmup_proportion"] = proportion
+        params["lr_schedule.num_warmup_steps"] = warmup
+        params["lr_schedule.num_training_steps"] = n_steps
+        params.update({f"lr_schedule.{key}": value for key, value in opts.items()})
         return hf_get_scheduler(
             _SCHEDULES[name], optimizer, num_warmup_steps=warmup, num_training_steps=n_steps,
             scheduler_specific_kwargs=opts or None,
-        )
+        ), params
+    opts.pop("warmup_proportion", None)  # no warmup in torch's own schedules
     scheduler_cls = getattr(torch.optim.lr_scheduler, name, None)
     if not (isinstance(scheduler_cls, type) and issubclass(scheduler_cls, LRScheduler)):
         check_choice(name, list(_SCHEDULES), "schedule")
-    return scheduler_cls(optimizer, **opts)  # type: ignore[misc]
+    params.update({f"lr_schedule.{key}": value for key, value in opts.items()})
+    return scheduler_cls(optimizer, **opts), params  # type: ignore[misc]
 
 
 def get_scheduler(optimizer: Optimizer, opts: dict[str, Any]) -> LRScheduler | None:
@@ -219,7 +229,7 @@ def get_scheduler(optimizer: Optimizer, opts: dict[str, Any]) -> LRScheduler | N
     if name in _SCHEDULES and "num_training_steps" not in opts:
         raise ValueError(f"get_scheduler: schedule {name!r} needs opts['num_training_steps'] "
                          "(the number of optimizer steps of the whole training).")
-    return _make_schedule(optimizer, opts, int(opts.get("num_training_steps", 0)))
+    return _make_schedule(optimizer, opts, int(opts.get("num_training_steps", 0)))[0]
 
 
 def optimize_model(

@@ -39,6 +39,10 @@ class Tracker:
     def log_artifacts(self, dir_path: str, artifact_path: str | None = None) -> None:
         """Record the files of a directory with the run (under ``artifact_path``)."""
 
+    def log_model(self, model_dir: str, artifact_path: str = "model") -> None:
+        """Record a saved FARM model with the run (by default: its files, as artifacts)."""
+        self.log_artifacts(model_dir, artifact_path)
+
     def end_run(self) -> None:
         """Finish the current run."""
 

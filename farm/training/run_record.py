@@ -61,7 +61,7 @@ class RunRecord:
                 model = Path(folder) / "model"
                 shutil.copytree(best_model_dir, model, copy_function=_link_or_copy,
                                 ignore=shutil.ignore_patterns("step_*", ".tmp-*"))
-                tracker.log_artifacts(str(model), "model")
+                tracker.log_model(str(model), "model")
 
 
 def _link_or_copy(source: str, target: str) -> None:

@@ -163,6 +163,7 @@ class Trainer:
         self._sigterm = False
         self._saved_best = False
         self._last_eval_step = -1
+        self._unlogged_loss: float | None = None  # loss of the last step, if not logged yet
         self._pending_rng: Checkpoint | None = None
         self._clock: ProgressClock | None = None
         self._is_main = distributed.is_main_process()
@@ -243,6 +244,8 @@ class Trainer:
             self._pending_rng = None
         with self._sigterm_flag(), self._logs_above_progress_bar():
             stopped = self._run_epochs(train_loader, dev_evaluator)
+            if self._unlogged_loss is not None:
+                self._log_loss(self._unlogged_loss)
             if dev_evaluator and self.early_stopping and not stopped and (
                 self._last_eval_step != self.global_step
             ):
@@ -300,6 +303,7 @@ class Trainer:
                 if step + 1 == group_start + group_size:
                     self._optimizer_step()
                 self.global_step += 1
+                self._unlogged_loss = loss  # the curve always ends at the last step
                 if self.global_step % self.log_loss_every == 0:
                     self._log_loss(loss)
                 progress.set_postfix(loss=f"{loss:.4f}")
@@ -358,6 +362,7 @@ class Trainer:
         return self.global_step < self.freeze_lm_steps or self.epoch < self.freeze_lm_epochs
 
     def _log_loss(self, loss: float) -> None:
+        self._unlogged_loss = None
         if not self._is_main:
             return
         metrics = {"train_loss": loss}

@@ -271,7 +271,8 @@ def _task_data(task: str, data_dir: Path) -> list[str]:
     if task == "language_model":
         write_lm_data(data_dir, n_train=12, n_test=4)
         return ["data.train_filename=train.txt", "data.test_filename=test.txt",
-                "data.dev_split=0.2", "processor.one_doc_per_line=false",
+                "data.dev_filename=null", "data.dev_split=0.2",
+                "processor.one_doc_per_line=false",
                 "processor.max_seq_len=32", "trainer.evaluate_every=2"]
     write_dpr_data(data_dir, n_train=24, n_dev=8, n_test=8)
     return ["data.dev_filename=dev.json", "processor.max_seq_len_query=16",

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from farm.errors import FarmError
+from farm.evaluation.metrics import compute_metrics
 from farm.modeling.prediction_head import PredictionHead, TextSimilarityHead
 
 LABELS = "text_similarity_label_ids"
@@ -54,10 +55,30 @@ def test_absent_and_duplicate_passages_are_not_negatives() -> None:
     # Candidates: p0=(1,0) p1=(.5,.5) p2=(0,2); p1 and p2 share a text.
     expected = [nll([1.0, 0.5, 0.0], 0), nll([0.0, 2.0], 1)]
     torch.testing.assert_close(loss, torch.tensor(expected), rtol=0, atol=1e-6)
-    assert head.prepare_labels(**batch) == [[1, 0, 0], [0, 1, 1]]
+    # For the metric p1 and p2 are one candidate, scored by its better copy.
+    assert head.prepare_labels(**batch) == [[1, 0], [0, 1]]
     preds = head.logits_to_preds((QUERIES, passages), **batch)
-    expected_preds = torch.tensor([[1.0, 0.5, 0.0], [0.0, 0.5, 2.0]])
+    expected_preds = torch.tensor([[1.0, 0.5], [0.0, 2.0]])
     torch.testing.assert_close(torch.tensor(preds), expected_preds)
+
+
+def test_a_passage_shared_by_queries_is_one_candidate_for_recall() -> None:
+    """Three questions about one paragraph: its three copies in the batch are one
+    candidate, so a query that ranks it first has recall@1 = 1, not 1/3; a hard negative
+    that two queries share is one candidate too."""
+    head = TextSimilarityHead()
+    queries = torch.tensor([[1.0, 0.0], [1.0, 0.1], [1.0, 0.2]])
+    positive, negative = [1.0, 0.0], [0.0, 1.0]
+    passages = torch.tensor([[positive, negative], [positive, negative], [positive, [0.5, 0.5]]])
+    batch = batch_of([[1, 1], [1, 1], [1, 1]], [[1, 0], [1, 0], [1, 0]],
+                     [[7, 8], [7, 8], [7, 9]])
+    preds = head.logits_to_preds((queries, passages), **batch)
+    labels = head.prepare_labels(**batch)
+    assert labels == [[1, 0, 0]] * 3  # candidates: the paragraph, negative 8, negative 9
+    assert [len(p) for p in preds] == [3, 3, 3]
+    result = compute_metrics("text_similarity_metric", preds, labels)
+    assert result["acc"] == 1.0
+    assert result["recall_at_1"] == 1.0 and result["average_rank"] == 1.0
 
 
 def test_cosine_similarity_is_scaled() -> None:

@@ -144,6 +144,17 @@ def test_layer_wise_learning_rate_decay(tiny_bert_dir: Path) -> None:
     assert decay_of[id(bias)] == 0.0 and decay_of[id(embeddings)] == 0.01
 
 
+def test_distributed_outside_torchrun_trains_in_one_process(
+        tiny_bert_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A torchrun script started with plain python: no process group, so no DDP wrapper (it
+    would fail inside torch), and a warning that says why."""
+    model = make_model(tiny_bert_dir)
+    wrapped, _, _ = initialize_optimizer(model=model, n_batches=10, n_epochs=1, device="cpu",
+                                         learning_rate=1e-3, distributed=True)
+    assert wrapped is model
+    assert "not started by torchrun" in caplog.text
+
+
 def test_adamw_is_fused_by_default_and_the_same_update_as_the_loop(tiny_bert_dir: Path
                                                                    ) -> None:
     """The default AdamW runs torch's fused kernel; an explicit choice is left alone; one

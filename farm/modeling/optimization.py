@@ -80,7 +80,8 @@ def initialize_optimizer(
             ``torch.optim.lr_scheduler`` with its arguments), ``"warmup_proportion"`` (0.1)
             or ``"num_warmup_steps"``, ``"num_training_steps"`` (computed by default).
             ``{"name": None}`` means no schedule.
-        distributed (bool): Wrap the model in ``DistributedDataParallel`` (under ``torchrun``).
+        distributed (bool): Wrap the model in ``DistributedDataParallel`` (under ``torchrun``);
+            outside a process group the model stays as it is (one process, a warning).
         grad_acc_steps (int): Batches per optimizer step.
         local_rank (int): GPU of this process in distributed training.
         use_amp (str | bool | None): Mixed precision is applied by the ``Trainer``; accepted
@@ -93,7 +94,12 @@ def initialize_optimizer(
     optimizer = _make_optimizer(model, learning_rate, dict(optimizer_opts or {}))
     n_steps = math.ceil(n_batches / grad_acc_steps) * n_epochs
     schedule, schedule_params = _make_schedule(optimizer, dict(schedule_opts or {}), n_steps)
-    if distributed:
+    if distributed and not torch.distributed.is_initialized():
+        # The script of a torchrun job, started without torchrun: train in this process.
+        logger.warning("initialize_optimizer(distributed=True) outside a process group (the "
+                       "script was not started by torchrun): training in one process, without "
+                       "DistributedDataParallel.")
+    elif distributed:
         on_gpu = torch.device(device).type == "cuda"
         ids = [local_rank] if on_gpu and local_rank >= 0 else None
         model = nn.parallel.DistributedDataParallel(

@@ -157,18 +157,31 @@ class TextSimilarityHead(PredictionHead):
         return queries, flat_passages, targets, ids
 
     def logits_to_preds(self, logits: Vectors, **kwargs: Any) -> list[list[float]]:  # type: ignore[override]
-        """Per query the scores of all passages of the batch."""
-        queries, passages, _, _ = self._candidates(logits, kwargs)
-        return self.similarity(queries, passages).tolist()
+        """Per query the scores of the batch's distinct passages.
+
+        A passage that occurs several times in the batch (two questions about one
+        paragraph) is one candidate, scored by its best copy, in the order of its first
+        occurrence; :meth:`prepare_labels` lists the same candidates. Counted once per
+        copy, a shared positive would fill a query's top k with copies of itself and
+        lower its recall@k.
+        """
+        queries, passages, _, ids = self._candidates(logits, kwargs)
+        scores = self.similarity(queries, passages)  # (batch, n_passages_in_batch)
+        first, inverse = _distinct(ids)
+        best = scores.new_full((scores.shape[0], len(first)), float("-inf"))
+        best = best.scatter_reduce(1, inverse.expand_as(scores), scores, reduce="amax")
+        return best.tolist()  # (batch, n_distinct)
 
     def prepare_labels(self, **kwargs: Tensor) -> list[list[int]]:
-        """Per query, 1 for each passage of the batch that is its positive (or has the
-        positive's text), else 0."""
+        """Per query, for each distinct passage of the batch (see :meth:`logits_to_preds`),
+        1 if it is the query's positive (or has the positive's title and text), else 0."""
         present = kwargs[PASSAGE_MASK].amax(dim=-1) > 0  # (batch, n_passages)
         labels = kwargs[self.label_tensor_name]
         ids = kwargs[CONTENT_IDS]  # (batch, n_passages)
         positive_ids = ids.masked_fill(labels != 1, 0).amax(dim=1)  # (batch,)
-        relevant = ids[present].unsqueeze(0) == positive_ids.unsqueeze(1)  # (batch, n)
+        first, _ = _distinct(ids[present])
+        distinct_ids = ids[present][first]  # (n_distinct,)
+        relevant = distinct_ids.unsqueeze(0) == positive_ids.unsqueeze(1)  # (batch, n)
         return relevant.int().tolist()
 
     # ---- inference --------------------------------------------------------------------
@@ -197,3 +210,17 @@ class TextSimilarityHead(PredictionHead):
                     {"title": p["title"], "text": p["text"], "vec": passages[i, j].tolist()}
                     for j, p in enumerate(given)]})
         return results
+
+
+def _distinct(ids: Tensor) -> tuple[Tensor, Tensor]:
+    """The distinct passages among ``ids`` ``(n,)``: the position of each one's first
+    occurrence ``(n_distinct,)``, in order, and for every passage the index of its
+    distinct passage ``(n,)``."""
+    values, inverse = torch.unique(ids, return_inverse=True)  # sorted by id
+    positions = torch.arange(len(ids), device=ids.device)
+    first = torch.full((len(values),), len(ids), dtype=torch.long, device=ids.device)
+    first = first.scatter_reduce(0, inverse, positions, reduce="amin")  # (n_values,)
+    order = torch.argsort(first)  # distinct passages in order of first occurrence
+    rank = torch.empty_like(order)
+    rank[order] = torch.arange(len(order), device=ids.device)
+    return first[order], rank[inverse]

@@ -19,6 +19,7 @@ from farm.modeling.prediction_heads.qa_spans import (
     group_passages,
     masked_logits,
     passage_spans,
+    snap_passages,
 )
 from farm.qa_features import CONTEXT_OFFSETS, PASSAGE_POSITION, QA_TASK_TYPE
 
@@ -52,6 +53,11 @@ class QuestionAnsweringHead(PredictionHead):
             dev data by ``Evaluator.eval(model, calibrate_conf_scores=True)``.
         use_confidence_scores_for_ranking (bool): Rank answers by confidence, not score.
         max_answer_length (int): Longest answer in tokens.
+        snap_to_words (bool): Widen each answer of the inference results to whole words
+            (an answer found as ``"archived in 202"`` because its last token was ``202`` of
+            ``2024`` is given as ``"archived in 2024"``, with offsets that select it). Off
+            by default, so that inference gives the spans that evaluation scores; ``farm
+            serve`` turns it on for display.
         label_list (list[str] | None): ``["start_token", "end_token"]`` (from the processor).
         metric (Any): Metric of the task (from the processor; ``"squad"``).
 
@@ -79,6 +85,7 @@ class QuestionAnsweringHead(PredictionHead):
         max_answer_length: int = 30,
         label_list: list[str] | None = None,
         metric: Any = None,
+        snap_to_words: bool = False,
     ):
         super().__init__(task_name=task_name, label_list=label_list, metric=metric)
         layer_dims = list(layer_dims) if layer_dims is not None else [768, 2]
@@ -104,6 +111,7 @@ class QuestionAnsweringHead(PredictionHead):
         self.temperature_for_confidence = float(temperature_for_confidence)
         self.use_confidence_scores_for_ranking = use_confidence_scores_for_ranking
         self.max_answer_length = max_answer_length
+        self.snap_to_words = snap_to_words
         self.feed_forward = FeedForwardBlock(self.layer_dims)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -168,9 +176,9 @@ class QuestionAnsweringHead(PredictionHead):
     ) -> list[dict[str, Any]]:
         """Per basket (question) ``{"question", "id", "ground_truth", "answers",
         "no_ans_gap"}``; each answer has ``score``, ``probability``, ``answer``,
-        ``offset_answer_start``/``_end`` (``context[start:end] == answer``), a ``context``
-        window with its offsets, and ``document_id``. A no-answer has empty text and
-        offsets 0.
+        ``offset_answer_start``/``_end`` (``context[start:end] == answer``; whole words
+        with ``snap_to_words``), a ``context`` window with its offsets, and
+        ``document_id``. A no-answer has empty text and offsets 0.
 
         ``logits`` ``(n_samples, seq_len, 2)`` hold the baskets' samples (passages) in order;
         each sample carries its ``context_offsets`` and ``passage_position`` features.
@@ -190,8 +198,10 @@ class QuestionAnsweringHead(PredictionHead):
                     part, offsets, positions, self.n_best_per_sample or self.n_best,
                     self.max_answer_length, self.temperature_for_confidence,
                 )
-            document = self._aggregate(passages)
             raw = basket.raw
+            if self.snap_to_words:
+                passages = snap_passages(passages, raw["context"])
+            document = self._aggregate(passages)
             results.append({
                 "question": raw["question"], "id": raw["id"], "ground_truth": raw["answers"],
                 "answers": [self._answer_dict(a, raw) for a in document.answers],

@@ -92,12 +92,32 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--max-inputs", type=int, default=256, help="input dicts per request")
     serve.add_argument("--max-text-chars", type=int, default=20_000,
                        help="characters per text field")
+    serve.add_argument("--max-passages", type=int, default=512, help="QA: passages read "
+                       "per request, over every question (a long text is several)")
     serve.add_argument("--task-type", default=None, help="for Hugging Face folders among "
-                       "the MODEL_DIRs: text_classification, ner, ... (see docs/cli.md)")
+                       "the MODEL_DIRs: text_classification, ner, ... (see docs/cli.md); "
+                       "embeddings: every MODEL_DIR's language-model vectors, as farm predict")
+    serve.add_argument("--extraction-strategy", default=None,
+                       help="embeddings: cls_token, reduce_mean, reduce_max, per_token, pooled")
     serve.add_argument("--max-seq-len", type=int, default=256, help="tokens per sample "
                        "(capped at what each model supports)")
     serve.add_argument("--doc-stride", type=int, default=128, help="QA: tokens from one "
                        "passage of a long text to the next")
+    serve.add_argument("--workers", type=int, default=1, help="requests per model that run "
+                       "at the same time (default 1)")
+    serve.add_argument("--threads", type=int, default=None, help="torch threads per worker "
+                       "(default 1; 0: torch's default, every core)")
+    serve.add_argument("--max-queue", type=int, default=16, help="requests per model that "
+                       "may wait for a worker; more are answered 503 (default 16)")
+    serve.add_argument("--timeout", type=float, default=60.0, help="seconds a request may "
+                       "wait and run before it is answered 504 (default 60)")
+    serve.add_argument("--body-timeout", type=float, default=30.0, help="seconds a request "
+                       "body may take to arrive before it is answered 408 (default 30)")
+    serve.add_argument("--allowed-hosts", nargs="+", default=None, metavar="HOST",
+                       help="host names to answer to besides localhost, 127.0.0.1 and "
+                       "--host ('*': any); others are refused (DNS rebinding)")
+    serve.add_argument("--no-snap-answers", action="store_true", help="QA: answers as the "
+                       "model's token spans found them, not widened to whole words")
     serve.add_argument("--log-level", default="info",
                        choices=["critical", "error", "warning", "info", "debug"])
 
@@ -390,13 +410,18 @@ def texts_from_key(dicts: list[dict[str, Any]], key: str, path: Path
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from farm.serve import ServerLimits, serve
+    from farm.serve import DEFAULT_THREADS, ServerLimits, serve
 
     limits = ServerLimits(max_body_bytes=args.max_body_bytes, max_inputs=args.max_inputs,
-                          max_text_chars=args.max_text_chars)
+                          max_text_chars=args.max_text_chars, max_passages=args.max_passages,
+                          max_queue=args.max_queue, timeout=args.timeout,
+                          body_timeout=args.body_timeout)
     serve(args.model_dirs, host=args.host, port=args.port, limits=limits,
           batch_size=args.batch_size, log_level=args.log_level, task_type=args.task_type,
-          max_seq_len=args.max_seq_len, doc_stride=args.doc_stride)
+          max_seq_len=args.max_seq_len, doc_stride=args.doc_stride,
+          extraction_strategy=args.extraction_strategy, workers=args.workers,
+          threads=DEFAULT_THREADS if args.threads is None else (args.threads or None),
+          allowed_hosts=args.allowed_hosts, snap_answers=not args.no_snap_answers)
     return EXIT_OK
 
 

@@ -72,8 +72,10 @@ def server(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
     """`python -m farm serve` with a sentiment, an NER, a text-pair, a QA, a passage
     ranking and a dense retrieval model."""
     root = tmp_path_factory.mktemp("demo")
+    # The NER model in a folder named best_model (as EarlyStopping's save_dir often is):
+    # the page names it after the folder above.
     dirs = [save_task_model(task, tiny_bert_dir, root / name) for task, name in
-            [("text_classification", "sentiment"), ("ner", "entities"),
+            [("text_classification", "sentiment"), ("ner", "entities/best_model"),
              ("text_pair", "pairs"), ("qa", "answers"), ("passage_ranking", "ranker"),
              ("text_similarity", "retriever")]]
     port = free_port()
@@ -109,12 +111,33 @@ def browser() -> Iterator[Any]:
         chromium.close()
 
 
+# Records the page's content-security-policy violations (the server's policy allows no
+# inline script or style); read back with csp_violations.
+RECORD_CSP_VIOLATIONS = """
+window.cspViolations = [];
+document.addEventListener("securitypolicyviolation",
+  (e) => window.cspViolations.push(e.violatedDirective + " " + e.blockedURI));
+"""
+
+
+def new_page(browser: Any, height: int) -> Any:
+    page = browser.new_page(viewport={"width": 1000, "height": height})
+    page.add_init_script(RECORD_CSP_VIOLATIONS)
+    return page
+
+
 def open_demo(browser: Any, server: str, height: int) -> Any:
     """A new page on the demo, once the model list has loaded."""
-    page = browser.new_page(viewport={"width": 1000, "height": height})
+    page = new_page(browser, height)
     page.goto(server + "/")
     page.wait_for_selector("#model option", state="attached")
     return page
+
+
+def close(page: Any) -> None:
+    """Close ``page`` after checking that the policy blocked nothing on it."""
+    assert page.evaluate("window.cspViolations") == []
+    page.close()
 
 
 def screenshot(page: Any, tmp_path: Path, name: str) -> None:
@@ -134,10 +157,13 @@ def test_classification_and_entities_render_what_the_api_returns(
     assert page.locator("#model option").all_inner_texts() == [
         "1: sentiment", "2: entities", "3: pairs", "4: answers", "5: ranker", "6: retriever"]
     assert page.is_visible("#text") and not page.is_visible("#question")
+    assert page.title() == "sentiment · FARM demo"
+    assert page.inner_text("#model-info").startswith("Text classification · labels: ")
 
     page.fill("#text", "A warm, clever film.")
     page.click("#predict")
     page.wait_for_selector(".head-result .bar-row")
+    assert page.inner_text(".head-result h2").startswith("Text classification")
     body = {"input": [{"text": "A warm, clever film."}]}
     (expected,) = post(server + "/models/1/inference", body)
     prediction = expected["predictions"][0]
@@ -151,17 +177,36 @@ def test_classification_and_entities_render_what_the_api_returns(
     assert top == prediction["label"]
     screenshot(page, tmp_path, "demo_classification")
 
+    # An example input fills the form.
+    examples = page.locator("#example-buttons button")
+    assert examples.count() >= 2
+    examples.nth(1).click()
+    example = page.input_value("#text")
+    assert example and example != "A warm, clever film."
+    (from_example,) = post(server + "/models/1/inference", {"input": [{"text": example}]})
+    page.click("#predict")
+    sync_api.expect(page.locator(".bar-row.top .bar-value")).to_have_text(
+        f"{100 * max(from_example['predictions'][0]['probabilities']):.1f}%")
+
     page.select_option("#model", "2")
+    assert page.title() == "entities · FARM demo"
     page.fill("#text", SENTENCE)
     page.click("#predict")
     page.wait_for_selector(".head-result[data-task='ner']")
     (entities,) = post(server + "/models/2/inference", {"input": [{"text": SENTENCE}]})
     spans = entities["predictions"][0]
-    marks = page.locator("mark.entity")
+    assert spans, "the tiny NER model tags something in the sentence"
+    # Entity types in words, with a legend of the model's types (its tags are O, B-PER,
+    # I-PER, B-LOC, I-LOC).
+    assert page.locator(".legend .legend-item").all_inner_texts() == [
+        "PER person", "LOC location"]
+    words = {"PER": "person", "LOC": "location"}
+    marks = page.locator(".highlighted mark.entity")
     assert marks.count() == len(spans)
     for i, span in enumerate(spans):
         assert marks.nth(i).get_attribute("data-label") == span["label"]
         assert marks.nth(i).inner_text().startswith(span["context"])
+        assert marks.nth(i).locator(".tag").inner_text() == words[span["label"].split("-")[-1]]
     text_without_tags = page.evaluate(
         "() => { const p = document.querySelector('.highlighted').cloneNode(true);"
         " p.querySelectorAll('.tag').forEach((t) => t.remove()); return p.textContent; }")
@@ -176,13 +221,13 @@ def test_classification_and_entities_render_what_the_api_returns(
     page.click("#predict")
     page.wait_for_selector("#error:not([hidden])")
     assert page.inner_text("#error") == "input[0].text: the text is empty."
-    page.close()
+    close(page)
 
 
 def test_qa_form_and_answer_highlighting(server: str, browser: Any, tmp_path: Path) -> None:
     """The QA form and renderer, against a stubbed API in QA's result format (API.md):
     the page shows the form only for a QA model and highlights the answer in its context."""
-    page = browser.new_page(viewport={"width": 1000, "height": 700})
+    page = new_page(browser, height=700)
     sent: list[Any] = []
 
     def models(route: Any) -> None:
@@ -210,7 +255,7 @@ def test_qa_form_and_answer_highlighting(server: str, browser: Any, tmp_path: Pa
     assert page.locator(".answers li").all_inner_texts() == [
         "2019 — score 7.250", "(no answer) — score 1.500"]
     screenshot(page, tmp_path, "demo_qa")
-    page.close()
+    close(page)
 
 
 def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
@@ -253,7 +298,7 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
     questions = [SERVED_QUESTION, "How was the weather in Paris?"]
     page.fill("#question", f"{questions[0]}\n\n{questions[1]}\n")
     page.click("#predict")
-    page.wait_for_function("document.querySelectorAll('.head-result .qa').length === 2")
+    page.locator(".head-result .qa").nth(1).wait_for()
     body = {"input": [{"questions": questions, "text": SERVED_CONTEXT}]}
     (result,) = post(server + "/models/4/inference", body)
     assert [p["question"] for p in result["predictions"]] == questions
@@ -269,7 +314,24 @@ def test_served_qa_model_answer_is_highlighted_in_the_typed_text(
         else:
             assert block.locator(".no-answer").count() == 1
     screenshot(page, tmp_path, "demo_qa_two_questions")
-    page.close()
+
+    # The example fills the questions and the context; its answers are whole words.
+    page.locator("#example-buttons button", has_text="FARM").click()
+    questions = page.input_value("#question").split("\n")
+    context = page.input_value("#context")
+    page.click("#predict")
+    sync_api.expect(page.locator(".head-result .qa .question").first).to_have_text(
+        f"Q: {questions[0]}")
+    (result,) = post(server + "/models/4/inference",
+                     {"input": [{"questions": questions, "text": context}]})
+    for prediction in result["predictions"]:
+        for answer in prediction["answers"]:
+            start, end = answer["offset_answer_start"], answer["offset_answer_end"]
+            assert context[start:end] == answer["answer"]
+            assert not (end < len(context) and context[end].isalnum()
+                        and context[end - 1].isalnum())
+    screenshot(page, tmp_path, "demo_qa_example")
+    close(page)
 
 
 def test_served_ranker_lists_the_passages_best_first(
@@ -295,7 +357,7 @@ def test_served_ranker_lists_the_passages_best_first(
     assert page.locator(".ranked .score").all_text_contents() == [
         f"{100 * r['score']:.1f}%" for r in ranking]
     screenshot(page, tmp_path, "demo_ranking")
-    page.close()
+    close(page)
 
 
 def test_served_retriever_shows_vectors_and_rankings(
@@ -344,7 +406,7 @@ def test_served_retriever_shows_vectors_and_rankings(
     assert page.locator(".ranked .score").all_text_contents() == [
         f"{r['score']:.3f}" for r in ranking]
     screenshot(page, tmp_path, "demo_retrieval_ranking")
-    page.close()
+    close(page)
 
 
 def test_api_docs_render_offline(server: str, browser: Any, tmp_path: Path) -> None:

@@ -191,8 +191,8 @@ def test_cli_exports_a_retriever_that_the_api_serves(tiny_bert_dir: Path,
     assert not (tmp_path / "onnx" / "lm2").exists()
     assert OnnxBiAdaptiveModel.load(tmp_path / "onnx").shared_encoder
 
-    with TestClient(create_app([tmp_path / "onnx", tmp_path / "shared"], batch_size=2)
-                    ) as client:
+    with TestClient(create_app([tmp_path / "onnx", tmp_path / "shared"], batch_size=2),
+                    base_url="http://localhost") as client:
         models = client.get("/models").json()
         assert [(m["backend"], m["task"], m["form"]["name"]) for m in models] == [
             ("onnx", "text_similarity", "retrieval"),

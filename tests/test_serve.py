@@ -13,6 +13,8 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
+LOCAL = "http://localhost"  # the Host the server answers to (see test_serve_guards.py)
+
 from farm.errors import FarmError  # noqa: E402
 from farm.infer import Inferencer  # noqa: E402
 from farm.serve import ServerLimits, create_app  # noqa: E402
@@ -36,7 +38,7 @@ def client(model_dirs: dict[str, Path], tiny_bert_dir: Path) -> Iterator[TestCli
                                  extraction_strategy="reduce_mean", disable_tqdm=True)
     embeddings.name = "vectors"
     app = create_app([*model_dirs.values(), embeddings], batch_size=2)
-    with TestClient(app) as test_client:
+    with TestClient(app, base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -148,7 +150,8 @@ def test_unknown_models_and_paths_are_not_found(client: TestClient) -> None:
 
 def test_limits_are_enforced(model_dirs: dict[str, Path]) -> None:
     limits = ServerLimits(max_body_bytes=400, max_inputs=3, max_text_chars=40)
-    with TestClient(create_app([model_dirs["text_classification"]], limits=limits)) as client:
+    with TestClient(create_app([model_dirs["text_classification"]], limits=limits),
+                    base_url=LOCAL) as client:
         ok = client.post("/models/1/inference", json={"input": [{"text": "fine"}] * 3})
         assert ok.status_code == 200
         many = client.post("/models/1/inference", json={"input": [{"text": "a"}] * 4})
@@ -176,7 +179,8 @@ def test_hugging_face_folders_are_served_with_a_task_type(
     tiny_model_factory: TinyModelFactory,
 ) -> None:
     folder = tiny_model_factory("bert", num_labels=3)
-    with TestClient(create_app([folder], task_type="text_classification")) as client:
+    with TestClient(create_app([folder], task_type="text_classification"),
+                    base_url=LOCAL) as client:
         (model,) = client.get("/models").json()
         assert model["task"] == "text_classification"
         assert model["labels"] == ["LABEL_0", "LABEL_1", "LABEL_2"]

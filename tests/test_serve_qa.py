@@ -12,10 +12,13 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
+LOCAL = "http://localhost"  # the Host the server answers to (see test_serve_guards.py)
+
 from farm.errors import FarmError  # noqa: E402
 from farm.infer import QAInferencer  # noqa: E402
 from farm.serve import ServerLimits, create_app  # noqa: E402
 from farm.serve.app import merge_batches  # noqa: E402
+from farm.serve.passages import count_passages  # noqa: E402
 from tests.deploy_helpers import save_task_model  # noqa: E402
 from tests.tiny_models import CORPUS  # noqa: E402
 
@@ -38,7 +41,7 @@ def qa_dir(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Pat
 
 @pytest.fixture(scope="module")
 def client(qa_dir: Path) -> Iterator[TestClient]:
-    with TestClient(create_app([qa_dir], batch_size=2)) as test_client:
+    with TestClient(create_app([qa_dir], batch_size=2), base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -83,11 +86,41 @@ def test_every_question_is_answered_with_offsets_into_its_text(
     assert [p["id"] for p in predictions] == ["0-0", "0-1", "1-0", "q-7"]
     assert predictions[2]["answers"][0]["document_id"] == "long"
 
-    reference = QAInferencer.load(qa_dir, disable_tqdm=True)
+    reference = snapping(QAInferencer.load(qa_dir, disable_tqdm=True))
     expected = merge_batches(reference.inference_from_dicts(INPUTS))
     assert [[(a["answer"], a["offset_answer_start"]) for a in p["answers"]] for p in predictions
             ] == [[(a["answer"], a["offset_answer_start"]) for a in p["answers"]]
                   for p in expected[0]["predictions"]]
+
+
+def snapping(inferencer: QAInferencer) -> QAInferencer:
+    """``inferencer`` with answers widened to whole words, as the server gives them."""
+    (head,) = inferencer.model.heads
+    head.snap_to_words = True
+    return inferencer
+
+
+def test_answers_are_whole_words_unless_asked_otherwise(qa_dir: Path) -> None:
+    """The served answers are the QA head's spans widened to whole words (the head's
+    snap_to_words); with snap_answers=False the spans as the model found them, some of
+    which (this untrained model's) start or end inside a word."""
+    texts = [item["text"] for item in INPUTS for _ in item["questions"]]
+
+    def inside_a_word(snap: bool) -> int:
+        with TestClient(create_app([qa_dir], snap_answers=snap), base_url=LOCAL) as client:
+            (result,) = client.post("/models/1/inference", json={"input": INPUTS}).json()
+        cut = 0
+        for prediction, text in zip(result["predictions"], texts, strict=True):
+            for answer in prediction["answers"]:
+                start, end = answer["offset_answer_start"], answer["offset_answer_end"]
+                assert text[start:end] == answer["answer"]
+                cut += bool(answer["answer"]) and (
+                    (start > 0 and text[start - 1].isalnum() and text[start].isalnum())
+                    or (end < len(text) and text[end].isalnum() and text[end - 1].isalnum()))
+        return cut
+
+    assert inside_a_word(snap=False) > 0
+    assert inside_a_word(snap=True) == 0
 
 
 def test_squad_shaped_inputs_give_the_same_answers(client: TestClient) -> None:
@@ -137,7 +170,7 @@ def test_invalid_qa_inputs_are_answered_with_what_is_wrong(client: TestClient) -
 
 def test_limits_apply_to_questions_and_texts(qa_dir: Path) -> None:
     limits = ServerLimits(max_inputs=3, max_text_chars=30)
-    with TestClient(create_app([qa_dir], limits=limits)) as client:
+    with TestClient(create_app([qa_dir], limits=limits), base_url=LOCAL) as client:
         ok = client.post("/models/1/inference", json={"input": [
             {"questions": ["what is the answer?"] * 3, "text": "the answer is blorf."}]})
         assert ok.status_code == 200, ok.text
@@ -158,13 +191,55 @@ def test_limits_apply_to_questions_and_texts(qa_dir: Path) -> None:
 
 
 def test_lengths_and_stride_are_the_servers_choice(qa_dir: Path) -> None:
-    with TestClient(create_app([qa_dir], max_seq_len=64, doc_stride=16)) as client:
+    with TestClient(create_app([qa_dir], max_seq_len=64, doc_stride=16), base_url=LOCAL) as client:
         assert client.get("/models/1").json()["max_seq_len"] == 64
         (result,) = client.post("/models/1/inference", json={"input": INPUTS[1:2]}).json()
-    reference = QAInferencer.load(qa_dir, max_seq_len=64, doc_stride=16, disable_tqdm=True)
+    reference = snapping(QAInferencer.load(qa_dir, max_seq_len=64, doc_stride=16,
+                                           disable_tqdm=True))
     (expected,) = reference.inference_from_dicts(INPUTS[1:2])
     assert [a["offset_answer_start"] for a in result["predictions"][0]["answers"]] == [
         a["offset_answer_start"] for a in expected["predictions"][0]["answers"]]
     with pytest.raises(FarmError, match=r"cannot be served with these lengths \(--max-seq-len, "
                        r"--doc-stride\): doc_stride=128 does not fit"):
         create_app([qa_dir], max_seq_len=64)
+
+
+def test_passages_are_counted_as_the_processor_makes_them(qa_dir: Path) -> None:
+    processor = QAInferencer.load(qa_dir, max_seq_len=64, doc_stride=16,
+                                  disable_tqdm=True).processor
+    question = "what is the answer to the question that is asked here, in many words? " * 3
+    for inputs in [INPUTS, [{"questions": ["a?", question], "text": LONG_TEXT}],
+                   [{"qas": ["b?"], "context": ""}, {"qas": [question], "context": "short"}]]:
+        dataset = processor.dataset_from_dicts(inputs, log_sample=False)[0]
+        assert count_passages(processor, inputs) == len(dataset)
+
+
+def test_a_request_for_too_many_passages_is_refused_before_the_model_runs(
+    qa_dir: Path,
+) -> None:
+    """The review's request: 256 questions about a 20,000-character text, within every
+    other limit, asks for thousands of passages; refused (422) with the limit's name,
+    without running the model."""
+    text = (LONG_TEXT + " ") * (20_000 // len(LONG_TEXT) + 1)
+    attack = {"input": [{"questions": ["who?"] * 256, "text": text[:20_000]}]}
+    app = create_app([qa_dir])
+    (served,) = app.state.models
+    calls: list[int] = []
+    inner = served.inferencer.inference_from_dicts
+    served.inferencer.inference_from_dicts = lambda dicts, **kw: calls.append(1) or inner(dicts)
+    with TestClient(app, base_url=LOCAL) as client:
+        response = client.post("/models/1/inference", json=attack)
+        assert response.status_code == 422
+        detail = response.json()["detail"]
+        n = count_passages(served.inferencer.processor, attack["input"])
+        assert n > 512 * 10
+        assert detail.startswith(f"This request asks for {n} passages")
+        assert "this server reads at most 512 per request (--max-passages)" in detail
+        assert calls == []
+        one = {"input": [{"questions": ["who?"] * 2, "text": text[:20_000]}]}
+        n_one = count_passages(served.inferencer.processor, one["input"])
+    limits = ServerLimits(max_passages=n_one)
+    with TestClient(create_app([qa_dir], limits=limits), base_url=LOCAL) as client:
+        assert client.post("/models/1/inference", json=one).status_code == 200
+        one["input"][0]["questions"].append("why?")
+        assert client.post("/models/1/inference", json=one).status_code == 422

@@ -14,6 +14,8 @@ import pytest
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
+LOCAL = "http://localhost"  # the Host the server answers to (see test_serve_guards.py)
+
 from farm.errors import FarmError  # noqa: E402
 from farm.infer import Inferencer  # noqa: E402
 from farm.infer_similarity import TextSimilarityInferencer  # noqa: E402
@@ -43,7 +45,8 @@ def model_dirs(tiny_bert_dir: Path, tmp_path_factory: pytest.TempPathFactory) ->
 
 @pytest.fixture(scope="module")
 def client(model_dirs: dict[str, Path]) -> Iterator[TestClient]:
-    with TestClient(create_app(list(model_dirs.values()), batch_size=2)) as test_client:
+    with TestClient(create_app(list(model_dirs.values()), batch_size=2),
+                    base_url=LOCAL) as test_client:
         yield test_client
 
 
@@ -156,7 +159,8 @@ def test_invalid_ranking_inputs_are_answered_with_what_is_wrong(client: TestClie
 
 def test_passages_count_towards_the_input_limit(model_dirs: dict[str, Path]) -> None:
     limits = ServerLimits(max_inputs=3)
-    with TestClient(create_app([model_dirs["text_similarity"]], limits=limits)) as client:
+    with TestClient(create_app([model_dirs["text_similarity"]], limits=limits),
+                    base_url=LOCAL) as client:
         ok = client.post("/models/1/inference", json={"input": [INPUTS[0]]})
         assert ok.status_code == 200
         many = client.post("/models/1/inference", json={"input": INPUTS[:2]})

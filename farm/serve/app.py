@@ -8,10 +8,13 @@ files (Swagger UI, ReDoc) a fixed list of the fastapi-offline package's, read at
 
 from __future__ import annotations
 
+import copy
+import json
 import logging
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,12 +30,21 @@ from farm import __version__
 from farm.errors import FarmError
 from farm.infer import Inferencer
 from farm.modeling.adaptive_model import MODEL_META
-from farm.serve.limits import BodySizeLimit, ServerLimits
-from farm.serve.tasks import NOT_SERVABLE, InputForm, check_inputs, example, form_for
+from farm.modeling.prediction_heads import QuestionAnsweringHead
+from farm.serve import DEFAULT_THREADS
+from farm.serve.guards import DEMO_PAGE_CSP, HostCheck, SecurityHeaders, allowed_host_names
+from farm.serve.limits import BodyLimits, ServerLimits
+from farm.serve.passages import count_passages
+from farm.serve.pool import ClientGone, ModelWorkers, QueueFull, TimedOut
+from farm.serve.tasks import NOT_SERVABLE, InputForm, check_inputs, example, form_for, shown
 
 logger = logging.getLogger(__name__)
 
 STATIC_FILES = {"app.js": "text/javascript", "style.css": "text/css"}
+# Folder names that say nothing about the model in them: the model is named after the
+# folder above (``saved_models/sentiment/best_model`` → ``sentiment``).
+GENERIC_NAMES = {"best_model", "best", "model", "final_model", "final", "latest", "output",
+                 "outputs", "save_dir", "saved_model", "checkpoint"}
 # Swagger UI's and ReDoc's files, from the fastapi-offline package (the serve extra), so that
 # /docs and /redoc work without network; without the package they come from a CDN.
 DOCS_ASSETS = {"swagger-ui-bundle.js": "text/javascript", "swagger-ui.css": "text/css",
@@ -76,11 +88,29 @@ class ModelInfo(BaseModel):
 
 
 class ApiError(Exception):
-    """An answer with ``status`` and ``{"detail": message, "errors": [...]}``."""
+    """An answer with ``status`` and ``{"detail": message, "errors": [...]}``.
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None):
+    Args:
+        status (int): HTTP status.
+        message (str): The ``detail``.
+        errors (list[dict[str, str]] | None): Every problem, ``{"loc", "msg"}``.
+        headers (dict[str, str] | None): Extra response headers.
+    """
+
+    def __init__(self, status: int, message: str, errors: list[dict[str, str]] | None = None,
+                 headers: dict[str, str] | None = None):
         super().__init__(message)
         self.status, self.message, self.errors = status, message, errors or []
+        self.headers = headers
+
+
+def error_body(detail: str, errors: list[dict[str, str]], max_errors: int) -> dict[str, Any]:
+    """An error answer's body listing at most ``max_errors`` problems; ``errors_omitted``
+    counts the others (present only when some are)."""
+    body: dict[str, Any] = {"detail": detail, "errors": errors[:max_errors]}
+    if len(errors) > max_errors:
+        body["errors_omitted"] = len(errors) - max_errors
+    return body
 
 
 @dataclass
@@ -91,7 +121,21 @@ class ServedModel:
     name: str
     inferencer: Inferencer
     form: InputForm
-    lock: threading.Lock
+    workers: ModelWorkers
+    _per_thread: threading.local = field(default_factory=threading.local)
+
+    def worker_inferencer(self) -> Inferencer:
+        """The inferencer for the calling worker thread. With several workers each has its
+        own copy of the processor, as a tokenizer's truncation setting is state that two
+        threads would change under each other; the model is shared."""
+        if self.workers.workers == 1:
+            return self.inferencer
+        inferencer: Inferencer | None = getattr(self._per_thread, "inferencer", None)
+        if inferencer is None:
+            inferencer = copy.copy(self.inferencer)
+            inferencer.processor = copy.deepcopy(self.inferencer.processor)
+            self._per_thread.inferencer = inferencer
+        return inferencer
 
     def describe(self) -> ModelInfo:
         heads = self.inferencer.model.heads
@@ -107,11 +151,17 @@ class ServedModel:
 
 
 def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int = 32,
-                task_type: str | None = None, max_seq_len: int = 256, doc_stride: int = 128
-                ) -> list[ServedModel]:
+                task_type: str | None = None, max_seq_len: int = 256, doc_stride: int = 128,
+                extraction_strategy: str | None = None, workers: int = 1, max_queue: int = 16,
+                threads: int | None = None, snap_answers: bool = True) -> list[ServedModel]:
     """Load each model folder (FARM or ONNX export; a Hugging Face folder with
     ``task_type``) once, with ``Inferencer.load``'s ``max_seq_len`` and ``doc_stride``;
-    ids count from 1."""
+    ids count from 1. QA heads give answers of whole words with ``snap_answers``.
+
+    ``task_type`` applies to Hugging Face folders; ``"embeddings"`` (as in ``farm predict``)
+    to every folder: each is served as its language model's vectors, with
+    ``extraction_strategy``.
+    """
     served: list[ServedModel] = []
     for position, item in enumerate(model_dirs, start=1):
         if isinstance(item, Inferencer):
@@ -119,11 +169,13 @@ def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int =
             name = item.name or f"model-{position}"
         else:
             farm_folder = (Path(item) / MODEL_META).is_file()
-            inferencer = Inferencer.load(item, batch_size=batch_size, return_class_probs=True,
-                                         disable_tqdm=True, max_seq_len=max_seq_len,
-                                         doc_stride=doc_stride,
-                                         task_type=None if farm_folder else task_type)
-            name = Path(item).resolve().name
+            vectors = task_type == "embeddings" or extraction_strategy is not None
+            inferencer = Inferencer.load(
+                item, batch_size=batch_size, return_class_probs=True, disable_tqdm=True,
+                max_seq_len=max_seq_len, doc_stride=doc_stride,
+                extraction_strategy=extraction_strategy,
+                task_type=None if farm_folder and not vectors else task_type)
+            name = model_name(Path(item))
         check_lengths = getattr(inferencer.processor, "check_lengths", None)
         if check_lengths is not None:  # QA: max_seq_len, max_query_length and doc_stride fit
             try:
@@ -135,14 +187,34 @@ def load_models(model_dirs: Sequence[str | Path | Inferencer], batch_size: int =
             if head.task_type in NOT_SERVABLE:
                 raise FarmError(f"Model {position} ({item}) cannot be served: "
                                 f"{NOT_SERVABLE[head.task_type]}")
+            if isinstance(head, QuestionAnsweringHead):
+                head.snap_to_words = snap_answers
         taken = {m.name for m in served}
         unique, n = name, 2
         while unique in taken:
             unique, n = f"{name}-{n}", n + 1
         form = form_for(inferencer.processor, [h.task_type for h in inferencer.model.heads])
-        served.append(ServedModel(position, unique, inferencer, form, threading.Lock()))
+        pool = ModelWorkers(unique, workers, max_queue, threads)
+        served.append(ServedModel(position, unique, inferencer, form, pool))
         logger.info("Serving model %d '%s' (%s)", position, unique, form.name)
     return served
+
+
+def model_name(folder: Path) -> str:
+    """The name a model folder is served under: ``"name"`` in its ``farm_model.json`` if
+    it has one, else the folder's name, or the name of the folder above for a folder
+    named like ``best_model`` (see ``GENERIC_NAMES``)."""
+    folder = folder.resolve()
+    try:
+        meta = json.loads((folder / MODEL_META).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        meta = None
+    name = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(name, str) and name.strip():
+        return name.strip()[:100]
+    if folder.name.lower() in GENERIC_NAMES and folder.parent.name:
+        return folder.parent.name
+    return folder.name
 
 
 def merge_batches(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -176,7 +248,7 @@ def _add_offline_docs(app: FastAPI, assets: dict[str, bytes]) -> None:
     title = f"{app.title} API"
 
     @app.get("/docs", include_in_schema=False)
-    def swagger_ui() -> HTMLResponse:
+    async def swagger_ui() -> HTMLResponse:
         return get_swagger_ui_html(
             openapi_url=app.openapi_url or "/openapi.json", title=title,
             swagger_js_url="/docs-assets/swagger-ui-bundle.js",
@@ -184,35 +256,50 @@ def _add_offline_docs(app: FastAPI, assets: dict[str, bytes]) -> None:
             swagger_favicon_url="/docs-assets/favicon.png")
 
     @app.get("/redoc", include_in_schema=False)
-    def redoc() -> HTMLResponse:
+    async def redoc() -> HTMLResponse:
         return get_redoc_html(openapi_url=app.openapi_url or "/openapi.json", title=title,
                               redoc_js_url="/docs-assets/redoc.standalone.js",
                               redoc_favicon_url="/docs-assets/favicon.png",
                               with_google_fonts=False)
 
     @app.get("/docs-assets/{name}", include_in_schema=False)
-    def docs_asset(name: str) -> Response:
+    async def docs_asset(name: str) -> Response:
         if name not in assets:
-            raise ApiError(404, f"No file '{name}'.")
+            raise ApiError(404, f"No file '{shown(name)}'.")
         return Response(assets[name], media_type=DOCS_ASSETS[name],
                         headers={"Cache-Control": "max-age=86400"})
 
 
 def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits | None = None,
                batch_size: int = 32, task_type: str | None = None, max_seq_len: int = 256,
-               doc_stride: int = 128) -> FastAPI:
+               doc_stride: int = 128, extraction_strategy: str | None = None,
+               workers: int = 1, threads: int | None = DEFAULT_THREADS,
+               allowed_hosts: Sequence[str] | None = None, snap_answers: bool = True
+               ) -> FastAPI:
     """The FastAPI app serving ``models`` (folders or ready inferencers).
 
     Args:
         models (Sequence[str | Path | Inferencer]): FARM model folders, ONNX exports, or
             inferencers; loaded here, once.
-        limits (ServerLimits | None): Request limits (default :class:`ServerLimits`).
+        limits (ServerLimits | None): Request limits, queue length and time limits
+            (default :class:`ServerLimits`).
         batch_size (int): Inference batch size.
         task_type (str | None): For Hugging Face folders among ``models`` (see
             ``Inferencer.load``); FARM models and ONNX exports know their task.
+            ``"embeddings"`` serves every folder's language-model vectors.
         max_seq_len (int): Tokens per sample (``Inferencer.load``; capped at what each model
             supports).
         doc_stride (int): QA: tokens from one passage of a long text to the next.
+        extraction_strategy (str | None): Embeddings: how a text's vector is made
+            (``Inferencer.load``).
+        workers (int): Requests per model that run at the same time, each on its own thread.
+        threads (int | None): torch intra-op threads per worker (``None``: torch's default,
+            every core for each worker).
+        allowed_hosts (Sequence[str] | None): Host names the server answers to besides
+            ``localhost``, ``127.0.0.1`` and ``::1`` (``["*"]``: any); requests naming
+            another host in their ``Host`` header are refused (400).
+        snap_answers (bool): QA answers widened to whole words (the QA head's
+            ``snap_to_words``, set on every served QA head); off: the spans as found.
 
     Example:
         >>> app = create_app(["saved_models/sentiment"])
@@ -222,69 +309,89 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
         raise FarmError("Give at least one model folder to serve.")
     limits = limits or ServerLimits()
     served = load_models(models, batch_size=batch_size, task_type=task_type,
-                         max_seq_len=max_seq_len, doc_stride=doc_stride)
+                         max_seq_len=max_seq_len, doc_stride=doc_stride,
+                         extraction_strategy=extraction_strategy, workers=workers,
+                         max_queue=limits.max_queue, threads=threads,
+                         snap_answers=snap_answers)
     by_key = {str(m.id): m for m in served} | {m.name: m for m in served}
     static = {name: resources.files("farm.serve").joinpath("static", name).read_bytes()
               for name in [*STATIC_FILES, "index.html"]}
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for model in served:
+            model.workers.shutdown()
+
     docs_assets = offline_docs_assets()
     cdn_docs = "/docs" if docs_assets is None else None
     app = FastAPI(title="FARM", version=__version__, docs_url=cdn_docs,
-                  redoc_url=cdn_docs and "/redoc", description=(
+                  redoc_url=cdn_docs and "/redoc", lifespan=lifespan, description=(
         "Predictions of FARM models. `GET /models` lists the models and the fields of their "
         "input dicts; `POST /models/{model_id}/inference` with `{\"input\": [...]}` returns "
         "one result per head holding every input's prediction. The demo page is at `/`."))
     if docs_assets is not None:
         _add_offline_docs(app, docs_assets)
-    app.add_middleware(BodySizeLimit, max_bytes=limits.max_body_bytes)
+    # The last added runs first: the security headers go on every answer, the host check's
+    # too, and a request for another host is refused before its body is read.
+    app.add_middleware(BodyLimits, max_bytes=limits.max_body_bytes, timeout=limits.body_timeout)
+    app.add_middleware(HostCheck, allowed=allowed_host_names(allowed_hosts))
+    app.add_middleware(SecurityHeaders)
     app.state.models = served
     app.state.limits = limits
 
     @app.exception_handler(ApiError)
     async def api_error(request: Request, error: ApiError) -> JSONResponse:
-        return JSONResponse({"detail": error.message, "errors": error.errors},
-                            status_code=error.status)
+        return JSONResponse(error_body(error.message, error.errors, limits.max_errors),
+                            status_code=error.status, headers=error.headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, error: RequestValidationError) -> JSONResponse:
-        errors = [{"loc": ".".join(str(p) for p in e["loc"]), "msg": e["msg"]}
+        errors = [{"loc": ".".join(shown(str(p)) for p in e["loc"]), "msg": e["msg"]}
                   for e in error.errors()]
         bad_json = any(e["type"] == "json_invalid" for e in error.errors())
+        listed = errors[:5]
+        more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
         detail = ("The body is not valid JSON." if bad_json else
                   'The body must be {"input": [ {...}, ... ]}: ' +
-                  "; ".join(f"{e['loc']}: {e['msg']}" for e in errors))
-        return JSONResponse({"detail": detail, "errors": errors},
+                  "; ".join(f"{e['loc']}: {e['msg']}" for e in listed) + more)
+        return JSONResponse(error_body(detail, errors, limits.max_errors),
                             status_code=400 if bad_json else 422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": error.detail, "errors": []},
-                            status_code=error.status_code)
+                            status_code=error.status_code, headers=error.headers)
 
     def lookup(model_id: str) -> ServedModel:
         if model_id not in by_key:
             known = [f"{m.id} ({m.name})" for m in served]
-            raise ApiError(404, f"No model '{model_id}'; this server has {known}.")
+            raise ApiError(404, f"No model '{shown(model_id)}'; this server has {known}.")
         return by_key[model_id]
 
+    # The endpoints below are coroutines, answered on the event loop: none of them waits
+    # for a thread, so none waits behind a busy model. Inference runs on the model's workers.
     @app.get("/health", summary="Liveness and the number of models")
-    def health() -> dict[str, Any]:
+    async def health() -> dict[str, Any]:
         return {"status": "ok", "models": len(served), "farm_version": __version__}
 
     @app.get("/models", response_model=list[ModelInfo], summary="The served models")
-    def list_models() -> list[ModelInfo]:
+    async def list_models() -> list[ModelInfo]:
         return [m.describe() for m in served]
 
     @app.get("/models/{model_id}", response_model=ModelInfo, summary="One served model")
-    def get_model(model_id: str) -> ModelInfo:
+    async def get_model(model_id: str) -> ModelInfo:
         return lookup(model_id).describe()
 
     @app.post("/models/{model_id}/inference", response_model=list[HeadResult],
               summary="Predictions for a list of input dicts",
               responses={404: {"description": "Unknown model"},
+                         408: {"description": "The body did not arrive in time"},
                          413: {"description": "Body too large"},
-                         422: {"description": "Invalid input (every problem is listed)"}})
-    def inference(model_id: str, body: InferenceRequest) -> list[dict[str, Any]]:
+                         422: {"description": "Invalid input (every problem is listed)"},
+                         503: {"description": "The model's queue is full (see Retry-After)"},
+                         504: {"description": "The request's time limit passed"}})
+    async def inference(model_id: str, body: InferenceRequest, request: Request) -> Response:
         model = lookup(model_id)
         problems = check_inputs(body.input, model.form, limits.max_inputs, limits.max_text_chars)
         if problems:
@@ -292,21 +399,59 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
             more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
             raise ApiError(422, f"Invalid input for model '{model.name}' (inputs like "
                            f"{example(model.form)}): {summary}{more}", problems)
-        with model.lock:
+
+        def work() -> bytes:
+            """Inference and the answer's JSON, on a worker: a large answer (vectors) is
+            encoded there, not on the event loop."""
+            inferencer = model.worker_inferencer()
+            if model.form.name == "qa":
+                n_passages = count_passages(inferencer.processor, body.input)
+                if n_passages > limits.max_passages:
+                    raise ApiError(422, f"This request asks for {n_passages} passages (each "
+                                   "question is read with its text, a long text in several "
+                                   f"passages); this server reads at most "
+                                   f"{limits.max_passages} per request (--max-passages). Ask "
+                                   "fewer questions per request, or send shorter texts.")
+            results = merge_batches(inferencer.inference_from_dicts(body.input))
             try:
-                results = model.inferencer.inference_from_dicts(body.input)
-            except FarmError as error:
-                raise ApiError(422, str(error)) from error
-        return merge_batches(results)
+                return json.dumps(results, ensure_ascii=False, allow_nan=False,
+                                  separators=(",", ":")).encode()
+            except ValueError as error:
+                raise ApiError(500, f"Model '{model.name}' gave a prediction that is not a "
+                               "number (NaN or infinity); its weights may be broken.") from error
+
+        async def client_gone() -> None:
+            while (await request.receive())["type"] != "http.disconnect":
+                pass
+
+        try:
+            answer = await model.workers.run(work, limits.timeout, client_gone)
+        except FarmError as error:
+            raise ApiError(422, str(error)) from error
+        except QueueFull as busy:
+            raise ApiError(503, f"Model '{model.name}' is busy: {model.workers.workers} "
+                           f"request(s) running and {limits.max_queue} waiting (--workers, "
+                           f"--max-queue). Retry after {busy.retry_after} s.",
+                           headers={"Retry-After": str(busy.retry_after)}) from None
+        except TimedOut as late:
+            raise ApiError(504, f"Model '{model.name}' did not answer within "
+                           f"{limits.timeout:g} s (--timeout); the request was "
+                           + ("stopped waiting for (its inference runs to its end)."
+                              if late.started else "dropped from the queue.")
+                           + " Send fewer or shorter inputs per request.") from None
+        except ClientGone:
+            raise ApiError(499, "The client closed the connection.") from None
+        return Response(answer, media_type="application/json")
 
     @app.get("/", response_class=HTMLResponse, include_in_schema=False)
-    def demo_page() -> HTMLResponse:
-        return HTMLResponse(static["index.html"])
+    async def demo_page() -> HTMLResponse:
+        return HTMLResponse(static["index.html"], headers={
+            "Content-Security-Policy": DEMO_PAGE_CSP, "Referrer-Policy": "no-referrer"})
 
     @app.get("/static/{name}", include_in_schema=False)
-    def static_file(name: str) -> Response:
+    async def static_file(name: str) -> Response:
         if name not in STATIC_FILES:
-            raise ApiError(404, f"No file '{name}'.")
+            raise ApiError(404, f"No file '{shown(name)}'.")
         return Response(static[name], media_type=STATIC_FILES[name])
 
     return app

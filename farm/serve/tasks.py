@@ -15,6 +15,7 @@ the server's ``max_text_chars``; every question or passage counts as one input t
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -174,25 +175,32 @@ def _check_item(where: str, item: dict[str, Any], form: InputForm, max_text_char
     allowed = form.allowed()
     for key in item:
         if key not in allowed:
-            problems.append({"loc": f"{where}.{key}", "msg": (
-                f"unknown field '{key}'.{did_you_mean(key, allowed)} This model takes "
-                f"{sorted(allowed)}.")})
+            problems.append({"loc": f"{where}.{shown(key)}", "msg": (
+                f"unknown field '{shown(key)}'.{_did_you_mean(key, allowed)} This model "
+                f"takes {sorted(allowed)}.")})
     for key, kind in form.fields.items():
         if key not in item:
             problems.append({"loc": f"{where}.{key}", "msg": f"missing field '{key}' "
                              f"({form.help.get(key, kind)})."})
-    for key, kind in {**form.fields, **form.optional}.items():
+    for key, kind in allowed.items():
         if key in item:
             problems += _check_value(f"{where}.{key}", item[key], kind, max_text_chars)
     return problems
 
 
+def shown(name: str, limit: int = 40) -> str:
+    """``name`` as echoed in an error: at most ``limit`` characters, so that an answer does
+    not repeat a long field name of the request several times."""
+    return name if len(name) <= limit else name[:limit] + "…"
+
+
+def _did_you_mean(key: str, choices: Iterable[str]) -> str:
+    return did_you_mean(key, choices) if len(key) <= 40 else ""
+
+
 def _check_value(where: str, value: Any, kind: str, max_chars: int) -> list[dict[str, str]]:
     if kind == "id":
-        if isinstance(value, bool) or not isinstance(value, (str, int)):
-            return [{"loc": where, "msg": f"expected a string or an integer; got "
-                     f"{type(value).__name__}."}]
-        return []
+        return _check_id(where, value)
     listed = kind in ("texts", *ITEM_KEYS)
     if listed and (not isinstance(value, list) or not value):
         what = "strings" if kind == "texts" else (
@@ -222,9 +230,12 @@ def _check_value(where: str, value: Any, kind: str, max_chars: int) -> list[dict
 def _check_item_object(where: str, item: dict[str, Any], kind: str) -> list[dict[str, str]]:
     """Problems of a question (``kind="questions"``) or passage object."""
     keys, text_key, noun = ITEM_KEYS[kind], ITEM_TEXT[kind], kind[:-1]
-    problems = [{"loc": f"{where}.{key}", "msg": f"unknown field '{key}' of a {noun}."
-                 f"{did_you_mean(key, keys)} A {noun} takes {list(keys)}."}
+    problems = [{"loc": f"{where}.{shown(key)}", "msg": f"unknown field '{shown(key)}' of a "
+                 f"{noun}.{_did_you_mean(key, keys)} A {noun} takes "
+                 f"{list(keys)}."}
                 for key in item if key not in keys]
+    if "id" in keys and "id" in item:
+        problems += _check_id(f"{where}.id", item["id"])
     if not isinstance(item.get(text_key), str):
         found = "nothing" if text_key not in item else type(item[text_key]).__name__
         problems.append({"loc": f"{where}.{text_key}", "msg": f"expected the {noun} text (a "
@@ -233,6 +244,14 @@ def _check_item_object(where: str, item: dict[str, Any], kind: str) -> list[dict
         problems.append({"loc": f"{where}.title", "msg": "expected a string; got "
                          f"{type(item['title']).__name__}."})
     return problems
+
+
+def _check_id(where: str, value: Any) -> list[dict[str, str]]:
+    """An id is a string or an integer (not a boolean, a float, null, a list or an object)."""
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        found = "null" if value is None else type(value).__name__
+        return [{"loc": where, "msg": f"expected a string or an integer; got {found}."}]
+    return []
 
 
 def example(form: InputForm) -> str:

@@ -9,7 +9,8 @@ context tokens and the no-answer position.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+import unicodedata
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -204,6 +205,55 @@ def aggregate(
     # A stable sort: on a tie (a gap of 0) "no answer" stays first.
     ranked = sorted([no_answer, *kept], key=key, reverse=True)
     return DocumentAnswers(ranked[:n_best], gap)
+
+
+# Scripts written without spaces between words (Chinese, Japanese, Thai, Lao, Khmer,
+# Myanmar): a run of their letters is not one word, so answers are not widened across it.
+UNSPACED_SCRIPTS = ((0x0E00, 0x0EFF), (0x1000, 0x109F), (0x1780, 0x17FF), (0x2E80, 0x9FFF),
+                    (0xF900, 0xFAFF), (0xFF66, 0xFF9F), (0x20000, 0x3FFFF))
+
+
+def _in_word(char: str) -> bool:
+    """A letter, digit or combining mark of a script that separates words by spaces."""
+    if unicodedata.category(char)[0] not in "LNM":
+        return False
+    code = ord(char)
+    return not any(low <= code <= high for low, high in UNSPACED_SCRIPTS)
+
+
+def snap_to_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen the characters ``[start, end)`` of ``text`` to whole words: a start or end
+    inside a word (a run of letters, digits and combining marks) moves to the word's edge,
+    so that ``"archived in 202"`` becomes ``"archived in 2024"``. Punctuation and white
+    space end a word; so does every character of scripts written without spaces.
+
+    Example:
+        >>> snap_to_words("It was archived in 2024.", 7, 22)
+        (7, 23)
+    """
+    if start >= end:
+        return start, end
+    while start > 0 and _in_word(text[start - 1]) and _in_word(text[start]):
+        start -= 1
+    while end < len(text) and _in_word(text[end]) and _in_word(text[end - 1]):
+        end += 1
+    return start, end
+
+
+def snap_passages(passages: list[PassageSpans], text: str) -> list[PassageSpans]:
+    """Each passage's spans widened to whole words of ``text`` (:func:`snap_to_words`); of
+    spans that become the same, the best is kept. Scores and confidences are the model's
+    for the token span found."""
+    snapped = []
+    for item in passages:
+        spans, seen = [], set()
+        for span in item.spans:
+            start, end = snap_to_words(text, span.start, span.end)
+            if (start, end) not in seen:
+                seen.add((start, end))
+                spans.append(replace(span, start=start, end=end))
+        snapped.append(replace(item, spans=spans))
+    return snapped
 
 
 def group_passages(items: list[PassageSpans]) -> list[list[PassageSpans]]:

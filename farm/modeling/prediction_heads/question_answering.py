@@ -19,6 +19,7 @@ from farm.modeling.prediction_heads.qa_spans import (
     group_passages,
     masked_logits,
     passage_spans,
+    snap_passages,
 )
 from farm.modeling.predictions import QACandidate, QAPred
 from farm.qa_features import CONTEXT_OFFSETS, PASSAGE_POSITION, QA_TASK_TYPE
@@ -56,6 +57,11 @@ class QuestionAnsweringHead(PredictionHead):
             a float to the attribute sets its value.
         use_confidence_scores_for_ranking (bool): Rank answers by confidence, not score.
         max_answer_length (int): Longest answer in tokens.
+        snap_to_words (bool): Widen each answer of the inference results to whole words
+            (an answer found as ``"archived in 202"`` because its last token was ``202`` of
+            ``2024`` is given as ``"archived in 2024"``, with offsets that select it). Off
+            by default, so that inference gives the spans that evaluation scores; ``farm
+            serve`` turns it on for display.
         label_list (list[str] | None): ``["start_token", "end_token"]`` (from the processor).
         metric (Any): Metric of the task (from the processor; ``"squad"``).
 
@@ -85,6 +91,7 @@ class QuestionAnsweringHead(PredictionHead):
         max_answer_length: int = 30,
         label_list: list[str] | None = None,
         metric: Any = None,
+        snap_to_words: bool = False,
     ):
         super().__init__(task_name=task_name, label_list=label_list, metric=metric)
         layer_dims = list(layer_dims) if layer_dims is not None else [768, 2]
@@ -111,6 +118,7 @@ class QuestionAnsweringHead(PredictionHead):
             torch.full((1,), float(temperature_for_confidence)), requires_grad=False)
         self.use_confidence_scores_for_ranking = use_confidence_scores_for_ranking
         self.max_answer_length = max_answer_length
+        self.snap_to_words = snap_to_words
         self.feed_forward = FeedForwardBlock(self.layer_dims)
 
     def __setattr__(self, name: str, value: Any) -> None:
@@ -207,10 +215,11 @@ class QuestionAnsweringHead(PredictionHead):
     ) -> list[Any]:
         """Per basket (question) ``{"question", "id", "ground_truth", "answers",
         "no_ans_gap"}``; each answer has ``score``, ``probability``, ``answer``,
-        ``offset_answer_start``/``_end`` (``context[start:end] == answer``), a ``context``
-        window with its offsets, and ``document_id``. A no-answer has empty text and
-        offsets 0. With ``return_json=False`` a :class:`~farm.modeling.predictions.QAPred`
-        per basket instead (``pred.to_json()["predictions"][0]`` is the dict).
+        ``offset_answer_start``/``_end`` (``context[start:end] == answer``; whole words
+        with ``snap_to_words``), a ``context`` window with its offsets, and
+        ``document_id``. A no-answer has empty text and offsets 0. With ``return_json=False``
+        a :class:`~farm.modeling.predictions.QAPred` per basket instead
+        (``pred.to_json()["predictions"][0]`` is the dict).
 
         ``logits`` ``(n_samples, seq_len, 2)`` hold the baskets' samples (passages) in order;
         each sample carries its ``context_offsets`` and ``passage_position`` features.
@@ -230,8 +239,10 @@ class QuestionAnsweringHead(PredictionHead):
                     part, offsets, positions, self.n_best_per_sample or self.n_best,
                     self.max_answer_length, self.temperature,
                 )
-            document = self._aggregate(passages)
             raw = basket.raw
+            if self.snap_to_words:
+                passages = snap_passages(passages, raw["context"])
+            document = self._aggregate(passages)
             pred = QAPred(
                 id=raw["id"], question=raw["question"], context=raw["context"],
                 prediction=[self._candidate(a, raw, len(samples)) for a in document.answers],

@@ -33,6 +33,63 @@
     text_similarity: renderRetrieval,
   };
 
+  // Task types in words, for the model description.
+  const TASK_WORDS = {
+    text_classification: "text classification",
+    multilabel_text_classification: "multi-label classification",
+    regression: "regression",
+    ner: "named entities",
+    embeddings: "text vectors",
+    qa: "question answering",
+    question_answering: "question answering",
+    passage_ranking: "passage ranking",
+    text_similarity: "dense retrieval",
+  };
+
+  // Entity types in words (CoNLL's four); other tags are shown as they are.
+  const ENTITY_WORDS = { PER: "person", LOC: "location", ORG: "organisation", MISC: "other" };
+
+  // Example inputs per task (of the model's first head), else per form: [label, fields].
+  const EXAMPLES = {
+    text_classification: [
+      ["Praise", { text: "A warm, clever film with a wonderful cast." }],
+      ["Complaint", { text: "The soup was cold and the waiter was rude." }],
+    ],
+    multilabel_text_classification: [
+      ["Mixed", { text: "Thanks so much, this made my day, although the ending was sad." }],
+    ],
+    regression: [["Review", { text: "Decent food, slow service, fair prices." }]],
+    ner: [
+      ["News", { text: "Angela Merkel met Emmanuel Macron in Paris on Monday." }],
+      ["Business", { text: "Tim Cook announced that Apple will open an office in Berlin." }],
+    ],
+    embeddings: [["Sentence", { text: "The cat sat on the mat." }]],
+    text_pair: [
+      ["Paraphrase", { "pair-text": "The company's profit rose last year.",
+        "pair-text-b": "Last year the firm made more money." }],
+      ["Unrelated", { "pair-text": "The museum opens at nine.",
+        "pair-text-b": "Penguins cannot fly." }],
+    ],
+    qa: [
+      ["FARM", { question: "Who released FARM?\nWhen was it released?",
+        context: "FARM was released by deepset in 2019. It was archived in 2024 and its " +
+          "ideas live on in Haystack." }],
+      ["Museum", { question: "When does the museum open?",
+        context: "The city museum opens at nine in the morning and closes at six. Entry is " +
+          "free on Sundays." }],
+    ],
+    ranking: [
+      ["Food", { query: "how is the food in paris",
+        passages: "The food in Berlin is hearty.\nParis is known for its bistros and " +
+          "bakeries.\nThe park closes at dusk." }],
+    ],
+    retrieval: [
+      ["Food", { query: "how is the food in paris",
+        passages: "The food in Berlin is hearty.\nParis is known for its bistros and " +
+          "bakeries.\nThe park closes at dusk." }],
+    ],
+  };
+
   let models = [];
 
   function $(id) { return document.getElementById(id); }
@@ -66,10 +123,41 @@
     }
   }
 
+  function taskWords(task) { return TASK_WORDS[task] || task; }
+
   function describe(model) {
-    const tasks = model.tasks.map((t) => t.task_name + " (" + t.task + ")").join(", ");
-    const labels = model.labels ? " · labels: " + model.labels.join(", ") : "";
-    return tasks + labels + " · " + model.backend + (model.language ? " · " + model.language : "");
+    const tasks = model.tasks.map((t) => taskWords(t.task)).join(", ");
+    const labels = model.labels && !isTagging(model) ? " · labels: " + model.labels.join(", ")
+      : "";
+    return capitalize(tasks) + labels + (model.language ? " · " + model.language : "");
+  }
+
+  function capitalize(text) { return text.charAt(0).toUpperCase() + text.slice(1); }
+
+  function isTagging(model) { return model.tasks.some((t) => t.task === "ner"); }
+
+  // "B-PER" -> "PER": the entity type of a tag (IOB/IOBES prefixes dropped).
+  function entityType(tag) { return String(tag).replace(/^[BIESLU]-/, ""); }
+  function entityWord(tag) {
+    const type = entityType(tag);
+    return ENTITY_WORDS[type] || type;
+  }
+
+  function examplesFor(model, formName) {
+    return EXAMPLES[model.tasks[0].task] || EXAMPLES[formName] || [];
+  }
+
+  // Buttons that fill the form with an example input of this model's task.
+  function showExamples(model, formName) {
+    const examples = examplesFor(model, formName);
+    $("examples").hidden = !examples.length;
+    $("example-buttons").replaceChildren(...examples.map(([label, fields]) => {
+      const button = el("button", { type: "button", class: "example" }, label);
+      button.addEventListener("click", () => {
+        for (const [id, text] of Object.entries(fields)) $(id).value = text;
+      });
+      return button;
+    }));
   }
 
   async function loadModels() {
@@ -84,8 +172,11 @@
   function onModelChange() {
     const model = currentModel();
     if (!model) return;
+    const formName = model.form.name in FORMS ? model.form.name : "text";
     $("model-info").textContent = describe(model);
-    showForm(model.form.name in FORMS ? model.form.name : "text");
+    document.title = model.name + " · FARM demo";
+    showForm(formName);
+    showExamples(model, formName);
     $("output").hidden = true;
   }
 
@@ -139,7 +230,8 @@
       const task = model.tasks.find((t) => t.task_name === result.task_name) || {};
       const render = RENDERERS[result.task] || renderRaw;
       return el("div", { class: "head-result", "data-task": result.task },
-        el("h2", {}, result.task_name, " ", el("span", { class: "task" }, "(" + result.task + ")")),
+        el("h2", {}, capitalize(taskWords(result.task)), " ",
+          el("span", { class: "task" }, "(" + result.task_name + ")")),
         ...result.predictions.map((prediction) => render(prediction, task, input)));
     });
     $("result").replaceChildren(...sections);
@@ -203,18 +295,32 @@
     return el("p", { class: "highlighted" }, ...parts);
   }
 
+  // NER: the text with each entity marked and named in words, a legend of the model's
+  // entity types, and the list of entities.
   function renderEntities(entities, task, input) {
     const text = input.text || "";
+    const legend = entityLegend(task.labels || (entities || []).map((e) => e.label));
     if (!entities || !entities.length) {
-      return el("div", {}, el("p", { class: "highlighted" }, text),
+      return el("div", {}, legend, el("p", { class: "highlighted" }, text),
         el("p", { class: "none" }, "No entities found."));
     }
-    return el("div", { class: "entities" },
+    return el("div", { class: "entities" }, legend,
       highlight(text, entities, (e, slice) => el("mark", {
-        class: "entity", "data-label": e.label, title: e.label + " " + percent(e.probability),
-      }, slice, el("span", { class: "tag" }, e.label))),
+        class: "entity", "data-label": e.label, "data-type": entityType(e.label),
+        title: entityWord(e.label) + " (" + e.label + ") " + percent(e.probability),
+      }, slice, el("span", { class: "tag" }, entityWord(e.label)))),
       el("ul", { class: "entity-list" }, ...entities.map((e) =>
-        el("li", {}, e.context + " — " + e.label + " (" + percent(e.probability) + ")"))));
+        el("li", {}, e.context + " — " + entityWord(e.label) + " (" +
+          percent(e.probability) + ")"))));
+  }
+
+  // The entity types among the tags ("O" is no entity), each with its colour and word.
+  function entityLegend(tags) {
+    const types = [...new Set(tags.filter((t) => t !== "O").map(entityType))];
+    return el("p", { class: "legend" }, ...types.map((type) => el("span", {
+      class: "legend-item", "data-type": type },
+    el("mark", { class: "swatch", "data-type": type }, type),
+    " " + (ENTITY_WORDS[type] || type))));
   }
 
   function renderEmbedding(pred) {

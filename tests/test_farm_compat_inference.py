@@ -218,7 +218,7 @@ def test_rest_api_module_builds_its_app_on_first_use_only(
         module.app  # noqa: B018 (the attribute builds the app)
     (tmp_path / "saved_models").mkdir()
     classifier_dir.rename(tmp_path / "saved_models" / "sentiment")
-    client = TestClient(module.app)
+    client = TestClient(module.app, base_url="http://localhost")  # the server's Host check
     models = client.get("/models").json()
     assert [m["name"] for m in models] == ["sentiment"]
 

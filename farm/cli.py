@@ -195,24 +195,13 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from farm.data_handler.dataset import Collator
-    from farm.data_handler.processors import Processor
     from farm.errors import FarmError
     from farm.eval import Evaluator
-    from farm.infer import _saved_model_class
-    from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
+    from farm.infer import load_saved_model
 
     if not args.data_file.is_file():
         raise FarmError(f"Data file {args.data_file} not found.")
-    model: Any
-    if (args.model_dir / MODEL_META).is_file() and _saved_model_class(args.model_dir) == (
-        "BiAdaptiveModel"
-    ):
-        from farm.modeling.biadaptive_model import BiAdaptiveModel
-
-        model = BiAdaptiveModel.load(args.model_dir)  # a dense retriever
-    else:
-        model = AdaptiveModel.load(args.model_dir)
-    processor = Processor.load_from_dir(args.model_dir)
+    model, processor = load_saved_model(args.model_dir)  # a dense retriever too
     dicts = processor.file_to_dicts(args.data_file.resolve())
     dataset = processor.dataset_from_dicts(dicts, log_sample=False)[0]
     loader = DataLoader(dataset, batch_size=args.batch_size,
@@ -313,11 +302,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from farm.conversion.hf_inference import load_hugging_face
 
     if args.task_type is None:
-        from transformers import AutoConfig
-
         from farm.conversion.hf_heads import converter_for
+        from farm.modeling.hf_loading import load_config
 
-        config = AutoConfig.from_pretrained(args.source, trust_remote_code=False)
+        config = load_config(args.source)
         args.task_type = converter_for(None, config)[0]
     model, processor = load_hugging_face(args.source, args.task_type)
     Inferencer(model, processor).save(args.output_dir)
@@ -328,13 +316,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def _convert_dpr(args: argparse.Namespace) -> bool:
     """``farm convert`` for dense retrievers; ``False`` if the source is no DPR model."""
     from farm.data_handler.processors import Processor, TextSimilarityProcessor
-    from farm.modeling.biadaptive_model import MODEL_META, BiAdaptiveModel
+    from farm.model_folder import FolderKind, inspect_folder
+    from farm.modeling.biadaptive_model import BiAdaptiveModel
     from farm.modeling.tokenization import Tokenizer
 
     source = Path(args.source)
     if args.to == "transformers":
-        meta = source / MODEL_META
-        if not meta.is_file() or json.loads(meta.read_text()).get("model") != "BiAdaptiveModel":
+        if inspect_folder(source).kind is not FolderKind.BI_ADAPTIVE_MODEL:
             return False
         processor = Processor.load_from_dir(source)
         for folder in BiAdaptiveModel.load(source).save_transformers(

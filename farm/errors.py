@@ -43,3 +43,17 @@ def check_choice(value: str, choices: Iterable[str], what: str) -> None:
             f"Unknown {what} '{value}'.{did_you_mean(value, options)} "
             f"Valid choices: {', '.join(repr(o) for o in options)}."
         )
+
+
+class ModelFolderError(FarmError):
+    """A model folder (or a file in it) that FARM cannot load: not found, not a model, or
+    damaged; the message names the file and says what would open or repair it.
+
+    Args:
+        message (str): What was expected, what was found, and how to fix it.
+        file (str | Path | None): The file or folder the problem is in.
+    """
+
+    def __init__(self, message: str, file: str | Path | None = None):
+        self.file = str(file) if file is not None else None
+        super().__init__(f"{self.file}: {message}" if self.file is not None else message)

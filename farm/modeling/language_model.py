@@ -11,14 +11,15 @@ from typing import Any
 from torch import Tensor, nn
 from transformers import (
     CONFIG_MAPPING,
-    AutoConfig,
     AutoModel,
     PretrainedConfig,
     PreTrainedModel,
     PreTrainedTokenizerBase,
 )
 
-from farm.errors import FarmError, did_you_mean
+from farm.errors import FarmError, ModelFolderError, did_you_mean
+from farm.modeling.hf_loading import load_config, load_pretrained
+from farm.serialization import apply_umask_to_weights
 
 logger = logging.getLogger(__name__)
 
@@ -66,13 +67,23 @@ class LanguageModel(nn.Module):
                 ``hidden_dropout_prob=0.2``), or ``n_added_tokens``: grow the input
                 embeddings by that many rows for tokens added to the tokenizer with
                 ``tokenizer.add_tokens`` (as FARM did). Unknown names raise ``TypeError``.
+                Weights are read from safetensors only; ``use_safetensors=False`` reads a
+                ``pytorch_model.bin`` (a pickle) for a model you trust.
 
         Returns:
             LanguageModel: The wrapped encoder.
+
+        Raises:
+            ModelFolderError: A local folder that is missing, incomplete or damaged (the
+                message names the file), or with weights only in ``pytorch_model.bin``.
         """
         path = Path(pretrained_model_name_or_path)
-        if (path / "farm_model.json").is_file():
+        farm_folder = (path / "farm_model.json").is_file()
+        if farm_folder:
             path = path / "language_model"
+            if not path.is_dir():
+                raise ModelFolderError("not found: the saved model's encoder is missing; "
+                                       "save the model again.", path)
         source = str(path) if path.exists() else str(pretrained_model_name_or_path)
         load_kwargs = {k: kwargs.pop(k) for k in list(kwargs) if k in _LOAD_KWARGS}
         for key in _IGNORED_FARM_KWARGS & set(kwargs):
@@ -82,11 +93,12 @@ class LanguageModel(nn.Module):
                       ("revision", "cache_dir", "local_files_only", "token", "force_download",
                        "subfolder")}
         n_added_tokens = int(kwargs.pop("n_added_tokens", 0) or 0)
-        config = AutoConfig.from_pretrained(source, trust_remote_code=False, **hub_kwargs)
+        config = load_config(source, **hub_kwargs)
         _override_config(config, kwargs)
-        model = AutoModel.from_pretrained(
-            source, config=config, trust_remote_code=False, **load_kwargs
-        )
+        model, info = load_pretrained(AutoModel, source, config=config,
+                                      output_loading_info=True, **load_kwargs)
+        if farm_folder or (Path(source) / LM_META).is_file():
+            _require_all_weights(info, Path(source))
         if n_added_tokens:
             rows = model.get_input_embeddings().weight.shape[0]
             model.resize_token_embeddings(rows + n_added_tokens)
@@ -171,7 +183,7 @@ class LanguageModel(nn.Module):
             language (str | None): Language of the text you will train it on.
         """
         if isinstance(config, str | Path):
-            config = AutoConfig.from_pretrained(str(config), trust_remote_code=False)
+            config = load_config(config)
         elif isinstance(config, dict):
             model_type = str(config.get("model_type"))
             if model_type not in CONFIG_MAPPING:
@@ -238,6 +250,7 @@ class LanguageModel(nn.Module):
         recorded language."""
         save_dir = Path(save_dir)
         self.model.save_pretrained(str(save_dir))
+        apply_umask_to_weights(save_dir)
         meta = {"language": self.language, "name": self.name}
         (save_dir / LM_META).write_text(json.dumps(meta, indent=2))
 
@@ -254,3 +267,18 @@ def _override_config(config: PretrainedConfig, overrides: dict[str, Any]) -> Non
             )
         setattr(config, key, value)
 
+
+
+def _require_all_weights(info: dict[str, Any], folder: Path) -> None:
+    """A language model FARM saved must load whole: transformers would initialise missing
+    or mismatched weights at random and only log it. Only a pooler may be missing (an
+    encoder built without one, such as a DPR model's BERT, is saved without it)."""
+    problems = {name: sorted(key for key in info.get(name) or []
+                             if name != "missing_keys" or not key.startswith("pooler."))[:5]
+                for name in ("missing_keys", "mismatched_keys", "unexpected_keys")}
+    if any(problems.values()):
+        found = "; ".join(f"{name.replace('_', ' ')}: {keys}" for name, keys in
+                          problems.items() if keys)
+        raise ModelFolderError(f"the weights do not match config.json ({found}); the "
+                               "folder is damaged: save the model again.",
+                               folder / "model.safetensors")

@@ -6,9 +6,10 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
-from farm.errors import FarmError, did_you_mean
+from farm.errors import FarmError, ModelFolderError, did_you_mean
+from farm.modeling.hf_loading import load_tokenizer
 
 logger = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class Tokenizer:
         Raises:
             TypeError: An unknown keyword argument.
             FarmError: The model has no fast tokenizer.
+            ModelFolderError: A local folder without tokenizer files, or whose tokenizer
+                has no vocabulary.
         """
         for key in list(kwargs):
             if key in _IGNORED_FARM_KWARGS:
@@ -75,9 +78,13 @@ class Tokenizer:
             )
         if do_lower_case is not None:
             kwargs["do_lower_case"] = do_lower_case
-        tokenizer = AutoTokenizer.from_pretrained(
-            str(pretrained_model_name_or_path), use_fast=True, trust_remote_code=False, **kwargs
-        )
+        tokenizer = load_tokenizer(pretrained_model_name_or_path, **kwargs)
+        if len(tokenizer) <= len(set(tokenizer.all_special_ids)):
+            raise ModelFolderError(
+                f"the tokenizer has only its {len(tokenizer)} special tokens and no "
+                "vocabulary, so every word would become the unknown token; its vocabulary "
+                "file (tokenizer.json, vocab.txt, ...) is missing or empty.",
+                pretrained_model_name_or_path)
         if not tokenizer.is_fast:
             raise FarmError(
                 f"'{pretrained_model_name_or_path}' has only a slow tokenizer "
@@ -99,3 +106,53 @@ def _lower_cases(tokenizer: PreTrainedTokenizerBase) -> bool:
     """Whether the tokenizer's normalizer lower-cases its input."""
     normalizer = tokenizer.backend_tokenizer.normalizer
     return normalizer is not None and normalizer.normalize_str("A") == "a"
+
+
+def check_vocabulary(tokenizer: PreTrainedTokenizerBase, vocab_size: int | None,
+                     where: str | Path) -> None:
+    """Check that a model's tokenizer fits its input embeddings.
+
+    Args:
+        tokenizer (PreTrainedTokenizerBase): The tokenizer loaded with the model.
+        vocab_size (int | None): Rows of the model's input embeddings (``None``: unknown,
+            nothing is checked).
+        where (str | Path): The model folder, for the message.
+
+    Raises:
+        ModelFolderError: The tokenizer has more tokens than the model has embeddings (ids
+            beyond them would fail), or fewer than half as many (it is not the tokenizer the
+            model was trained with).
+    """
+    if not vocab_size:
+        return
+    n_tokens = len(tokenizer)
+    if n_tokens > vocab_size:
+        raise ModelFolderError(
+            f"the tokenizer has {n_tokens} tokens, but the model has embeddings for only "
+            f"{vocab_size}: it is another model's tokenizer (or tokens were added without "
+            "resizing the model; see LanguageModel.load(..., n_added_tokens=)). Use the "
+            "tokenizer files the model was trained with.", where)
+    if n_tokens < vocab_size // 2:
+        raise ModelFolderError(
+            f"the tokenizer has only {n_tokens} tokens for the model's {vocab_size} "
+            "embeddings: it is not the tokenizer the model was trained with (is a file such "
+            "as tokenizer.json missing?). Use the tokenizer files the model was trained "
+            "with.", where)
+
+
+def check_model_vocabulary(model: Any, processor: Any, where: str | Path) -> None:
+    """:func:`check_vocabulary` for each tokenizer of ``processor`` and the language model
+    it feeds (the query and passage encoders of a dense retriever)."""
+    pairs = [("query_tokenizer", "language_model1"), ("passage_tokenizer", "language_model2")]
+    if not all(hasattr(processor, t) and hasattr(model, m) for t, m in pairs):
+        pairs = [("tokenizer", "language_model")]
+    for tokenizer_name, model_name in pairs:
+        language_model = getattr(model, model_name, None)
+        tokenizer = getattr(processor, tokenizer_name, None)
+        if language_model is None or tokenizer is None:
+            continue
+        embeddings = getattr(getattr(language_model, "model", None), "get_input_embeddings",
+                             None)
+        rows = (embeddings().weight.shape[0] if embeddings is not None
+                else getattr(language_model.config, "vocab_size", None))
+        check_vocabulary(tokenizer, rows, where)

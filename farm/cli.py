@@ -286,28 +286,20 @@ def cmd_eval(args: argparse.Namespace) -> int:
 def _model_for_eval(args: argparse.Namespace) -> tuple[Any, Any]:
     """The model and processor of ``farm eval``: a saved FARM model (a dense retriever as
     a ``BiAdaptiveModel``), or with ``--task-type`` a Hugging Face folder."""
-    from farm.conversion.onnx_model import is_onnx_model_dir
-    from farm.data_handler.processors import Processor
     from farm.errors import FarmError
-    from farm.infer import _saved_model_class
-    from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
+    from farm.infer import load_saved_model
+    from farm.model_folder import FARM_KINDS, FolderKind, inspect_folder
 
-    path = args.model_dir
-    if args.task_type is not None and not (path / MODEL_META).is_file():
+    kind = inspect_folder(args.model_dir).kind
+    if args.task_type is not None and kind not in FARM_KINDS:
         from farm.conversion.hf_inference import load_hugging_face
 
-        return load_hugging_face(path, args.task_type)
-    if is_onnx_model_dir(path):
-        raise FarmError(f"{path} is an ONNX export: farm eval evaluates the PyTorch model it "
-                        "was exported from (farm predict and farm serve run the export).")
-    model: Any
-    if (path / MODEL_META).is_file() and _saved_model_class(path) == "BiAdaptiveModel":
-        from farm.modeling.biadaptive_model import BiAdaptiveModel
-
-        model = BiAdaptiveModel.load(path)  # a dense retriever
-    else:
-        model = AdaptiveModel.load(path)
-    return model, Processor.load_from_dir(path)
+        return load_hugging_face(args.model_dir, args.task_type)
+    if kind in (FolderKind.ONNX_EXPORT, FolderKind.ONNX_BI_EXPORT):
+        raise FarmError(f"{args.model_dir} is an ONNX export: farm eval evaluates the PyTorch "
+                        "model it was exported from (farm predict and farm serve run the "
+                        "export).")
+    return load_saved_model(args.model_dir)
 
 
 def set_columns(processor: Any, text_column: str | None,
@@ -451,11 +443,10 @@ def cmd_convert(args: argparse.Namespace) -> int:
     from farm.conversion.hf_inference import load_hugging_face
 
     if args.task_type is None:
-        from transformers import AutoConfig
-
         from farm.conversion.hf_heads import converter_for
+        from farm.modeling.hf_loading import load_config
 
-        config = AutoConfig.from_pretrained(args.source, trust_remote_code=False)
+        config = load_config(args.source)
         args.task_type = converter_for(None, config)[0]
     model, processor = load_hugging_face(args.source, args.task_type)
     Inferencer(model, processor).save(args.output_dir)
@@ -466,13 +457,13 @@ def cmd_convert(args: argparse.Namespace) -> int:
 def _convert_dpr(args: argparse.Namespace) -> bool:
     """``farm convert`` for dense retrievers; ``False`` if the source is no DPR model."""
     from farm.data_handler.processors import Processor, TextSimilarityProcessor
-    from farm.modeling.biadaptive_model import MODEL_META, BiAdaptiveModel
+    from farm.model_folder import FolderKind, inspect_folder
+    from farm.modeling.biadaptive_model import BiAdaptiveModel
     from farm.modeling.tokenization import Tokenizer
 
     source = Path(args.source)
     if args.to == "transformers":
-        meta = source / MODEL_META
-        if not meta.is_file() or json.loads(meta.read_text()).get("model") != "BiAdaptiveModel":
+        if inspect_folder(source).kind is not FolderKind.BI_ADAPTIVE_MODEL:
             return False
         processor = Processor.load_from_dir(source)
         for folder in BiAdaptiveModel.load(source).save_transformers(

@@ -79,3 +79,17 @@ def near_misses(path: str | Path, shown: int = 8) -> str:
     more = f", ... ({len(names) - shown} more)" if len(names) > shown else ""
     where = "the working directory" if folder == Path() else str(folder)
     return f"{hint} In {where}: {', '.join(listed[:shown])}{more}."
+
+
+class ModelFolderError(FarmError):
+    """A model folder (or a file in it) that FARM cannot load: not found, not a model, or
+    damaged; the message names the file and says what would open or repair it.
+
+    Args:
+        message (str): What was expected, what was found, and how to fix it.
+        file (str | Path | None): The file or folder the problem is in.
+    """
+
+    def __init__(self, message: str, file: str | Path | None = None):
+        self.file = str(file) if file is not None else None
+        super().__init__(f"{self.file}: {message}" if self.file is not None else message)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import json
 import logging
 import math
 from collections.abc import Iterable, Iterator
@@ -16,15 +15,23 @@ from torch import Tensor
 from tqdm import tqdm
 
 from farm.compat import FeatureRemovedError, log_once, removed_class
-from farm.conversion.onnx_model import OnnxAdaptiveModel, is_onnx_model_dir
+from farm.conversion.onnx_model import OnnxAdaptiveModel
 from farm.data_handler.dataset import Collator
 from farm.data_handler.processors import InferenceProcessor, Processor
 from farm.data_handler.samplers import length_sorted_batches
 from farm.errors import FarmError, check_choice
-from farm.modeling.adaptive_model import MODEL_META, AdaptiveModel
+from farm.model_folder import (
+    FolderKind,
+    ModelFolder,
+    inspect_folder,
+    looks_like_hub_name,
+    not_a_model,
+)
+from farm.modeling.adaptive_model import AdaptiveModel
+from farm.modeling.biadaptive_model import BiAdaptiveModel
 from farm.modeling.embeddings import EXTRACTION_STRATEGIES, EmbeddingModel
 from farm.modeling.language_model import LanguageModel
-from farm.modeling.tokenization import Tokenizer
+from farm.modeling.tokenization import Tokenizer, check_model_vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -208,33 +215,43 @@ class Inferencer:
                           f"Inferencer.load({name}={value!r}) has no effect: the model's fast "
                           "tokenizer is loaded as saved with it.")
         path = Path(model_name_or_path)
+        folder = _model_folder(model_name_or_path, task_type)
         if task_type == "question_answering":
             # FARM's QA scripts pass extraction_strategy="per_token": what QA uses anyway.
             check_choice(extraction_strategy or "per_token", ["per_token"],
                          "extraction_strategy for question answering")
             extraction_strategy = None
+        onnx = folder.kind in (FolderKind.ONNX_EXPORT, FolderKind.ONNX_BI_EXPORT)
         if task_type == "embeddings" or extraction_strategy is not None or (
             extraction_layer is not None
         ):
+            if folder.kind not in (FolderKind.FARM_MODEL, FolderKind.HUGGING_FACE,
+                                   FolderKind.NOT_FOUND):
+                raise FarmError(
+                    f"{path} is {folder.kind.value}; embeddings (task_type='embeddings', "
+                    "extraction_strategy) come from the language model of a saved FARM "
+                    "model or a Hugging Face folder. A dense retriever gives its vectors "
+                    "with Inferencer.load(path).embed_queries / embed_passages."
+                )
             model, processor = _embedding_model(
                 model_name_or_path, task_type, extraction_strategy, extraction_layer, revision
             )
             task_type = "embeddings"
-        elif is_onnx_model_dir(path) and torch_compile:
+        elif onnx and torch_compile:
             raise FarmError(f"{path} is an ONNX export, run on ONNX Runtime: torch_compile "
                             "applies to PyTorch models only. Drop torch_compile=True.")
-        elif (path / MODEL_META).is_file() and _saved_model_class(path) == "BiAdaptiveModel":
+        elif folder.kind in (FolderKind.BI_ADAPTIVE_MODEL, FolderKind.ONNX_BI_EXPORT):
             from farm.infer_similarity import TextSimilarityInferencer  # builds on this module
 
             return TextSimilarityInferencer.from_saved(
                 path, batch_size=batch_size, gpu=gpu, disable_tqdm=disable_tqdm, strict=strict)
-        elif is_onnx_model_dir(path):
+        elif folder.kind is FolderKind.ONNX_EXPORT:
             model = OnnxAdaptiveModel.load(path, gpu=gpu)  # type: ignore[assignment]
             processor = Processor.load_from_dir(path)
+            check_model_vocabulary(model, processor, path)
             task_type = task_type or str(model.heads[0].task_type)
-        elif (path / MODEL_META).is_file():
-            model = AdaptiveModel.load(path, device="cpu", strict=strict)
-            processor = Processor.load_from_dir(path)
+        elif folder.kind is FolderKind.FARM_MODEL:
+            model, processor = load_saved_model(path, strict=strict)
             task_type = task_type or str(model.heads[0].task_type)
         else:
             model, processor = _from_hugging_face(model_name_or_path, task_type, revision)
@@ -395,9 +412,34 @@ class Inferencer:
         """Kept for FARM compatibility: no process pool is used."""
 
 
-def _saved_model_class(path: Path) -> str:
-    """The model class a saved FARM model folder records (``AdaptiveModel`` by default)."""
-    return str(json.loads((path / MODEL_META).read_text()).get("model", "AdaptiveModel"))
+def load_saved_model(path: str | Path, strict: bool = True) -> tuple[Any, Processor]:
+    """A saved FARM model (``AdaptiveModel`` or ``BiAdaptiveModel``, in PyTorch, on the CPU)
+    and its processor, their vocabularies checked against each other.
+
+    Raises:
+        ModelFolderError: ``path`` is not such a folder, or a file in it is missing or
+            damaged (the message names it).
+    """
+    folder = inspect_folder(path)
+    model: Any = (BiAdaptiveModel.load(path, strict=strict)
+                  if folder.kind is FolderKind.BI_ADAPTIVE_MODEL
+                  else AdaptiveModel.load(path, strict=strict))
+    processor = Processor.load_from_dir(path)
+    check_model_vocabulary(model, processor, path)
+    return model, processor
+
+
+def _model_folder(name_or_path: str | Path, task_type: str | None) -> ModelFolder:
+    """What ``name_or_path`` is, refusing paths no model loads from (a path that does not
+    exist is allowed as a hub name when a task type is given)."""
+    folder = inspect_folder(name_or_path)
+    hub_name = folder.kind is FolderKind.NOT_FOUND and looks_like_hub_name(name_or_path)
+    if hub_name and task_type is not None:
+        return folder
+    if folder.kind in (FolderKind.NOT_FOUND, FolderKind.FILE, FolderKind.NOTHING,
+                       FolderKind.CHECKPOINT, FolderKind.CHECKPOINTS, FolderKind.DPR_ENCODERS):
+        raise not_a_model(folder, hub_hint=hub_name)
+    return folder
 
 
 class QAInferencer(Inferencer):
@@ -534,7 +576,9 @@ def _embedding_model(
     language_model = LanguageModel.load(name_or_path, **extra)
     tokenizer = Tokenizer.load(name_or_path, **extra)
     model = EmbeddingModel(language_model, strategy, extraction_layer)
-    return model, InferenceProcessor(tokenizer, max_seq_len=256)
+    processor = InferenceProcessor(tokenizer, max_seq_len=256)
+    check_model_vocabulary(model, processor, name_or_path)
+    return model, processor
 
 
 def _usable_length(max_seq_len: int, model: AdaptiveModel, processor: Processor) -> int:

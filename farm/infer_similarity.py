@@ -17,6 +17,7 @@ from farm.errors import FarmError
 from farm.infer import Inferencer
 from farm.modeling.biadaptive_model import BiAdaptiveModel
 from farm.modeling.prediction_heads import TextSimilarityHead
+from farm.modeling.tokenization import check_model_vocabulary
 
 
 class TextSimilarityInferencer(Inferencer):
@@ -75,6 +76,7 @@ class TextSimilarityInferencer(Inferencer):
             OnnxBiAdaptiveModel.load(path, gpu=gpu) if is_onnx_model_dir(path)
             else BiAdaptiveModel.load(path, device="cpu", strict=strict))
         processor = Processor.load_from_dir(path)
+        check_model_vocabulary(model, processor, path)
         return cls(model, processor, batch_size=batch_size, gpu=gpu, name=path.name,
                    disable_tqdm=disable_tqdm)
 

@@ -220,7 +220,7 @@ def test_exit_codes_and_help(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     err = capsys.readouterr().err
     assert "problem(s) in the experiment config" in err and "processor.type" in err
     assert main(["eval", str(tmp_path / "no_model"), str(bad)]) == EXIT_INPUT
-    assert "is not a saved FARM model" in capsys.readouterr().err
+    assert "no_model: not found" in capsys.readouterr().err
     assert main(["predict", str(tmp_path), str(tmp_path / "missing.jsonl")]) == EXIT_INPUT
     assert "missing.jsonl not found" in capsys.readouterr().err
 

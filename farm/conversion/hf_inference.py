@@ -34,7 +34,7 @@ from farm.modeling.prediction_heads import (
     PredictionHead,
     RegressionHead,
 )
-from farm.modeling.tokenization import Tokenizer
+from farm.modeling.tokenization import Tokenizer, check_vocabulary
 
 _NO_FILES: dict[str, Any] = {"data_dir": None, "train_filename": None, "dev_filename": None,
                              "test_filename": None}
@@ -145,4 +145,5 @@ def load_hugging_face(
                                       task_type=task.head_task_type)
     extra: dict[str, Any] = {"revision": revision} if revision else {}
     tokenizer = Tokenizer.load(name_or_path, **extra)
+    check_vocabulary(tokenizer, model.language_model.config.vocab_size, name_or_path)
     return model, task.processor(tokenizer, model.heads[0])

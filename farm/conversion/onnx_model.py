@@ -6,7 +6,6 @@ and a dense retriever's export behind the ``BiAdaptiveModel`` interface that the
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 from pathlib import Path
@@ -14,47 +13,55 @@ from typing import Any, cast
 
 import torch
 from torch import Tensor, nn
-from transformers import AutoConfig, PretrainedConfig
+from transformers import PretrainedConfig
 
-from farm.errors import FarmError
-from farm.modeling.adaptive_model import MODEL_META
+from farm.errors import FarmError, ModelFolderError
+from farm.model_folder import MODEL_META, FolderKind, inspect_folder, not_a_model
 from farm.modeling.biadaptive_model import BiEncoderHeads
+from farm.modeling.hf_loading import load_config
 from farm.modeling.prediction_heads import PredictionHead
+from farm.modeling.prediction_heads.base import load_heads
+from farm.serialization import confined_path, require_fields
 
 logger = logging.getLogger(__name__)
 
 
 def is_onnx_model_dir(path: str | Path) -> bool:
     """Whether ``path`` is a folder written by ``export_onnx``."""
-    meta_file = Path(path) / MODEL_META
-    if not meta_file.is_file():
-        return False
-    return json.loads(meta_file.read_text()).get("backend") == "onnx"
+    return inspect_folder(path).kind in (FolderKind.ONNX_EXPORT, FolderKind.ONNX_BI_EXPORT)
 
 
-def _read_meta(load_dir: Path, model_class: str) -> dict[str, Any]:
-    """``farm_model.json`` of an export of ``model_class``, else a FarmError saying what
-    the folder is and what opens it."""
-    if not is_onnx_model_dir(load_dir):
+def _read_meta(load_dir: Path, model_class: str, fields: dict[str, Any]) -> dict[str, Any]:
+    """``farm_model.json`` of an export of ``model_class`` (checked for ``fields``), else a
+    FarmError saying what the folder is and what opens it."""
+    folder = inspect_folder(load_dir)
+    if folder.kind in (FolderKind.FARM_MODEL, FolderKind.BI_ADAPTIVE_MODEL):
         raise FarmError(f"{load_dir} is not an ONNX export of a FARM model (no "
-                        f"{MODEL_META} with \"backend\": \"onnx\").")
-    meta: dict[str, Any] = json.loads((load_dir / MODEL_META).read_text())
-    exported = meta.get("model", "AdaptiveModel")
+                        f"{MODEL_META} with \"backend\": \"onnx\"); it is "
+                        f"{folder.kind.value}: load it with Inferencer.load.")
+    if folder.kind not in (FolderKind.ONNX_EXPORT, FolderKind.ONNX_BI_EXPORT):
+        raise not_a_model(folder)
+    exported = folder.model_class
     if exported != model_class:
         opener = "OnnxBiAdaptiveModel" if exported == "BiAdaptiveModel" else "OnnxAdaptiveModel"
         raise FarmError(f"{load_dir} is an ONNX export of a {exported}; open it with "
                         f"{opener}.load or Inferencer.load({str(load_dir)!r}).")
-    return meta
+    require_fields(folder.meta, load_dir / MODEL_META, fields)
+    return folder.meta
 
 
-def _load_heads(load_dir: Path) -> list[PredictionHead]:
-    head_files = sorted(load_dir.glob("prediction_head_*_config.json"),
-                        key=lambda p: int(p.name.split("_")[2]))
-    return [PredictionHead.load(f) for f in head_files]
+def _onnx_file(load_dir: Path, meta: dict[str, Any], key: str) -> Path:
+    """The graph file ``farm_model.json`` names under ``key``, inside the folder."""
+    file = confined_path(load_dir, meta.get(key), load_dir / MODEL_META, key)
+    if not file.is_file():
+        raise ModelFolderError(f"not found: the ONNX graph that {MODEL_META} names "
+                               f"('{key}'); the export is incomplete: export the model "
+                               "again.", file)
+    return file
 
 
 def _load_config(folder: Path) -> PretrainedConfig:
-    return AutoConfig.from_pretrained(str(folder), trust_remote_code=False)
+    return load_config(folder)
 
 
 def run_session(session: Any, input_ids: Tensor, segment_ids: Tensor | None,
@@ -101,7 +108,13 @@ def new_session(onnx_file: str | Path, gpu: bool = False, num_threads: int | Non
     providers = ["CPUExecutionProvider"]
     if gpu and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
-    return ort.InferenceSession(str(onnx_file), sess_options=options, providers=providers)
+    try:
+        return ort.InferenceSession(str(onnx_file), sess_options=options, providers=providers)
+    except Exception as error:  # onnxruntime's errors (InvalidProtobuf, NoSuchFile, Fail...)
+        message = " ".join(str(error).split())
+        raise ModelFolderError(f"ONNX Runtime cannot open this graph ({type(error).__name__}: "
+                               f"{message:.300}); the file is damaged or not an ONNX model: "
+                               "export the model again.", onnx_file) from error
 
 
 class OnnxLanguageModelInfo:
@@ -161,9 +174,10 @@ class OnnxAdaptiveModel(nn.Module):
             num_threads (int | None): Threads of ONNX Runtime (default: its own choice).
         """
         load_dir = Path(load_dir)
-        meta = _read_meta(load_dir, "AdaptiveModel")
-        session = new_session(load_dir / meta["onnx_file"], gpu=gpu, num_threads=num_threads)
-        return cls(session, _load_heads(load_dir), meta["lm_output_types"],
+        meta = _read_meta(load_dir, "AdaptiveModel", {"onnx_file": str, "lm_output_types": list})
+        session = new_session(_onnx_file(load_dir, meta, "onnx_file"), gpu=gpu,
+                              num_threads=num_threads)
+        return cls(session, load_heads(load_dir), meta["lm_output_types"],
                    _load_config(load_dir / "language_model"), language=meta.get("language"),
                    source_dir=load_dir)
 
@@ -240,15 +254,16 @@ class OnnxBiAdaptiveModel(BiEncoderHeads, nn.Module):
             num_threads (int | None): Threads of ONNX Runtime (default: its own choice).
         """
         load_dir = Path(load_dir)
-        meta = _read_meta(load_dir, "BiAdaptiveModel")
-        query_session = new_session(load_dir / meta["query_onnx_file"], gpu=gpu,
+        meta = _read_meta(load_dir, "BiAdaptiveModel", {"query_onnx_file": str,
+                                                        "shared_encoder": bool, "pooling": str})
+        query_session = new_session(_onnx_file(load_dir, meta, "query_onnx_file"), gpu=gpu,
                                     num_threads=num_threads)
         shared = meta["shared_encoder"]
         passage_session = query_session if shared else new_session(
-            load_dir / meta["passage_onnx_file"], gpu=gpu, num_threads=num_threads)
+            _onnx_file(load_dir, meta, "passage_onnx_file"), gpu=gpu, num_threads=num_threads)
         query_config = _load_config(load_dir / "lm1")
         passage_config = query_config if shared else _load_config(load_dir / "lm2")
-        return cls(query_session, passage_session, _load_heads(load_dir), meta["pooling"],
+        return cls(query_session, passage_session, load_heads(load_dir), meta["pooling"],
                    query_config, passage_config, language=meta.get("language"),
                    source_dir=load_dir)
 

@@ -16,13 +16,14 @@ import torch
 import transformers
 from safetensors import safe_open
 from torch import Tensor
-from transformers import AutoConfig, AutoModel, PretrainedConfig, PreTrainedModel
+from transformers import AutoModel, PretrainedConfig, PreTrainedModel
 
 from farm.conversion.hf_heads import HEAD_CONVERTERS, PRETRAINING, HeadConverter, converter_for
 from farm.conversion.hf_lm_heads import PRETRAINING_CLASSES
 from farm.errors import FarmError
 from farm.modeling.adaptive_model import AdaptiveModel
 from farm.modeling.embeddings import EmbeddingModel
+from farm.modeling.hf_loading import load_config, load_pretrained
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.prediction_heads import (
     BertLMHead,
@@ -30,6 +31,7 @@ from farm.modeling.prediction_heads import (
     PredictionHead,
     RegressionHead,
 )
+from farm.serialization import apply_umask_to_weights
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +149,7 @@ def save_transformers(
         folder = output_dir if single else output_dir / model.heads[indices[0]].task_name
         state = _with_pooler(hf_model, model, indices)
         hf_model.save_pretrained(str(folder), state_dict=state)
+        apply_umask_to_weights(folder)
         if tokenizer is not None:
             tokenizer.save_pretrained(str(folder))
         folders.append(folder)
@@ -200,14 +203,11 @@ def convert_from_transformers(
         AdaptiveModel: The language model with one head (two for ``"lm_nextsentence"``).
     """
     extra: dict[str, Any] = {"revision": revision} if revision else {}
-    config = AutoConfig.from_pretrained(str(model_name_or_path), trust_remote_code=False,
-                                        **extra)
+    config = load_config(model_name_or_path, **extra)
     task_type, converter = converter_for(task_type, config)
     auto_class = getattr(transformers, converter.auto_class)
-    hf, info = auto_class.from_pretrained(
-        str(model_name_or_path), config=config, trust_remote_code=False,
-        output_loading_info=True, **extra,
-    )
+    hf, info = load_pretrained(auto_class, model_name_or_path, config=config,
+                               output_loading_info=True, **extra)
     hf.eval()
     base_prefix = hf.base_model_prefix
     missing_head = [k for k in info["missing_keys"] if not k.startswith(f"{base_prefix}.")]

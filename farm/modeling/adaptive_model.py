@@ -14,16 +14,18 @@ from torch import Tensor, nn
 
 from farm import __version__
 from farm.compat import log_once
-from farm.errors import FarmError
+from farm.errors import FarmError, ModelFolderError
+from farm.model_folder import MODEL_META, FolderKind, inspect_folder, not_a_model
 from farm.modeling.head_checks import OUTPUT_TYPES, check_output_types, check_task_type
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.loss_aggregation import LossAggregation, WeightedSum, sum_losses
 from farm.modeling.prediction_heads import PredictionHead
+from farm.modeling.prediction_heads.base import load_heads
+from farm.serialization import require_fields
 
 logger = logging.getLogger(__name__)
 
 FORMAT_VERSION = 1
-MODEL_META = "farm_model.json"
 
 __all__ = [
     "FORMAT_VERSION", "MODEL_META", "OUTPUT_TYPES", "AdaptiveModel", "BaseAdaptiveModel",
@@ -467,44 +469,67 @@ class AdaptiveModel(BaseAdaptiveModel, nn.Module):
                       f"AdaptiveModel.load(lm_name={lm_name!r}) has no effect: the language "
                       "model is always read from the folder's language_model/.")
         load_dir = Path(load_dir)
-        meta_file = load_dir / MODEL_META
-        if not meta_file.is_file():
-            raise FarmError(
-                f"{load_dir} is not a saved FARM model (no {MODEL_META}). For a Hugging Face "
-                "model folder use Inferencer.load(path, task_type=...) or LanguageModel.load."
-            )
-        meta = json.loads(meta_file.read_text())
-        if meta.get("backend") == "onnx":
+        folder = inspect_folder(load_dir)
+        meta, meta_file = folder.meta, load_dir / MODEL_META
+        if folder.kind in (FolderKind.ONNX_EXPORT, FolderKind.ONNX_BI_EXPORT):
             raise FarmError(
                 f"{load_dir} is an ONNX export; open it with Inferencer.load({str(load_dir)!r}) "
                 "(ONNX Runtime), or load the PyTorch model it was exported from."
             )
-        if meta.get("model", cls.__name__) not in (cls.__name__, "AdaptiveModel"):
+        if folder.kind is FolderKind.BI_ADAPTIVE_MODEL:
             raise FarmError(f"{load_dir} holds a {meta['model']}; load it with "
                             f"{meta['model']}.load (Inferencer.load opens either).")
+        if folder.kind is not FolderKind.FARM_MODEL:
+            raise not_a_model(folder)
         if meta.get("format_version", 0) > FORMAT_VERSION:
             raise FarmError(
                 f"{load_dir} was saved in format {meta['format_version']} by FARM "
                 f"{meta.get('farm_version')}; this FARM {__version__} reads format "
                 f"{FORMAT_VERSION}. Upgrade FARM."
             )
+        require_fields(meta, meta_file, {"embeds_dropout_prob": (int, float),
+                                         "lm_output_types": list})
         language_model = LanguageModel.load(load_dir, use_safetensors=True)
-        head_files = sorted(
-            load_dir.glob("prediction_head_*_config.json"),
-            key=lambda p: int(p.name.split("_")[2]),
-        )
-        heads = [PredictionHead.load(f, strict=strict) for f in head_files]
-        model = cls(
-            language_model=language_model,
-            prediction_heads=heads,
-            embeds_dropout_prob=meta["embeds_dropout_prob"],
-            lm_output_types=meta["lm_output_types"],
-            device=device,
-            loss_weights=meta.get("loss_weights"),
-        )
+        heads = load_heads(load_dir, strict=strict)
+        check_heads_fit(heads, meta, meta_file, language_model.hidden_size)
+        try:
+            model = cls(
+                language_model=language_model,
+                prediction_heads=heads,
+                embeds_dropout_prob=meta["embeds_dropout_prob"],
+                lm_output_types=meta["lm_output_types"],
+                device=device,
+                loss_weights=meta.get("loss_weights"),
+            )
+        except (ValueError, TypeError) as error:
+            raise ModelFolderError(f"does not fit the saved heads: {error}", meta_file) from error
         if processor is not None:
             model.connect_heads_with_processor(processor.tasks, require_labels=False)
         return model
+
+
+def check_heads_fit(heads: Sequence[PredictionHead], meta: dict[str, Any], meta_file: Path,
+                    hidden_size: int, output_types: bool = True) -> None:
+    """Check loaded heads against ``farm_model.json`` (one output type and loss weight per
+    head) and the language model's width (a head whose input width differs would be
+    re-initialised at random when it is fitted to the language model)."""
+    counts = {"lm_output_types": len(meta.get("lm_output_types") or []) if output_types
+              else len(heads)}
+    if meta.get("loss_weights") is not None:
+        counts["loss_weights"] = len(meta["loss_weights"]) if isinstance(
+            meta["loss_weights"], list) else -1
+    for key, count in counts.items():
+        if count != len(heads):
+            raise ModelFolderError(f"'{key}' must be a list with one entry per head "
+                                   f"({len(heads)} heads are saved); found {meta[key]!r:.80}.",
+                                   meta_file)
+    for number, head in enumerate(heads):
+        layer_dims = getattr(head, "layer_dims", None)
+        if isinstance(layer_dims, list) and layer_dims and layer_dims[0] != hidden_size:
+            raise ModelFolderError(
+                f"the head takes vectors of width {layer_dims[0]}, but the saved language "
+                f"model gives {hidden_size}; the files belong to different models.",
+                meta_file.with_name(f"prediction_head_{number}_config.json"))
 
 
 def __getattr__(name: str) -> Any:

@@ -14,13 +14,16 @@ from torch import Tensor, nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
 
 from farm import __version__
-from farm.errors import FarmError, check_choice
+from farm.errors import FarmError, ModelFolderError, check_choice
+from farm.model_folder import FolderKind, inspect_folder, not_a_model
 from farm.modeling import dpr_conversion
 from farm.modeling.embeddings import pool_tokens
 from farm.modeling.head_checks import check_task_type
 from farm.modeling.language_model import LanguageModel
 from farm.modeling.loss_aggregation import LossAggregation, WeightedSum
 from farm.modeling.prediction_heads import PredictionHead, TextSimilarityHead
+from farm.modeling.prediction_heads.base import load_heads
+from farm.serialization import apply_umask_to_weights, confined_path, require_fields
 
 logger = logging.getLogger(__name__)
 
@@ -309,34 +312,47 @@ class BiAdaptiveModel(BiEncoderHeads, nn.Module):
             lm2_name (str | None): Folder of the passage encoder (default: as saved).
             processor (Any): A processor whose tasks the heads are connected with.
         """
+        from farm.modeling.adaptive_model import check_heads_fit  # it imports this module
+
         load_dir = Path(load_dir)
-        meta_file = load_dir / MODEL_META
-        meta = json.loads(meta_file.read_text()) if meta_file.is_file() else {}
-        if meta.get("model") != cls.__name__:
-            raise FarmError(
-                f"{load_dir} is not a saved BiAdaptiveModel ({meta_file} "
-                f"{'says ' + repr(meta.get('model', 'AdaptiveModel')) if meta else 'is missing'})."
-                " Load an AdaptiveModel with AdaptiveModel.load, Hugging Face encoders with "
-                "BiAdaptiveModel.convert_from_transformers."
-            )
-        if meta.get("backend") == "onnx":
+        folder = inspect_folder(load_dir)
+        meta, meta_file = folder.meta, load_dir / MODEL_META
+        if folder.kind in (FolderKind.ONNX_EXPORT, FolderKind.ONNX_BI_EXPORT):
             raise FarmError(
                 f"{load_dir} is an ONNX export; open it with Inferencer.load({str(load_dir)!r}) "
                 "(ONNX Runtime), or load the PyTorch model it was exported from."
             )
+        if folder.kind is FolderKind.FARM_MODEL:
+            raise FarmError(
+                f"{load_dir} is not a saved BiAdaptiveModel ({meta_file} says "
+                f"{meta.get('model', 'AdaptiveModel')!r}). Load an AdaptiveModel with "
+                "AdaptiveModel.load, Hugging Face encoders with "
+                "BiAdaptiveModel.convert_from_transformers."
+            )
+        if folder.kind is not FolderKind.BI_ADAPTIVE_MODEL:
+            raise not_a_model(folder)
+        require_fields(meta, meta_file, {"format_version": int, "shared_encoder": bool,
+                                         "embeds_dropout_prob": (int, float), "pooling": str})
         if meta["format_version"] > FORMAT_VERSION:
             raise FarmError(f"{load_dir} was saved in format {meta['format_version']} by FARM "
                             f"{meta.get('farm_version')}; upgrade FARM to read it.")
-        lm1 = LanguageModel.load(load_dir / (lm1_name or meta["lm1_name"]),
-                                 use_safetensors=True)
-        lm2 = None if meta["shared_encoder"] else LanguageModel.load(
-            load_dir / (lm2_name or meta["lm2_name"]), use_safetensors=True)
-        head_files = sorted(load_dir.glob("prediction_head_*_config.json"),
-                            key=lambda p: int(p.name.split("_")[2]))
-        heads = [PredictionHead.load(f, strict=strict) for f in head_files]
-        model = cls(lm1, lm2, heads, embeds_dropout_prob=meta["embeds_dropout_prob"],
-                    device=device, loss_weights=meta.get("loss_weights"),
-                    pooling=meta["pooling"])
+        lm1_dir = confined_path(load_dir, lm1_name or meta.get("lm1_name"), meta_file,
+                                "lm1_name")
+        lm1 = LanguageModel.load(_encoder_dir(lm1_dir, meta_file), use_safetensors=True)
+        lm2 = None
+        if not meta["shared_encoder"]:
+            lm2_dir = confined_path(load_dir, lm2_name or meta.get("lm2_name"), meta_file,
+                                    "lm2_name")
+            lm2 = LanguageModel.load(_encoder_dir(lm2_dir, meta_file), use_safetensors=True)
+        heads = load_heads(load_dir, strict=strict)
+        check_heads_fit(heads, meta, meta_file, lm1.hidden_size, output_types=False)
+        try:
+            model = cls(lm1, lm2, heads, embeds_dropout_prob=meta["embeds_dropout_prob"],
+                        device=device, loss_weights=meta.get("loss_weights"),
+                        pooling=meta["pooling"])
+        except (ValueError, TypeError) as error:
+            raise ModelFolderError(f"does not fit the saved encoders and heads: {error}",
+                                   meta_file) from error
         if processor is not None:
             model.connect_heads_with_processor(processor.tasks, require_labels=False)
         return model
@@ -404,6 +420,7 @@ class BiAdaptiveModel(BiEncoderHeads, nn.Module):
         converted = self.convert_to_transformers(verify=verify)
         for model, folder, tokenizer in zip(converted, folders, tokenizers, strict=True):
             model.save_pretrained(str(folder))
+            apply_umask_to_weights(folder)
             if tokenizer is not None:
                 tokenizer.save_pretrained(str(folder))
         return folders
@@ -445,3 +462,11 @@ class BiAdaptiveModel(BiEncoderHeads, nn.Module):
         if processor is not None:
             model.connect_heads_with_processor(processor.tasks, require_labels=False)
         return model
+
+
+def _encoder_dir(folder: Path, meta_file: Path) -> Path:
+    """An encoder's folder named in ``farm_model.json``, which must exist."""
+    if not folder.is_dir():
+        raise ModelFolderError(f"names the encoder folder {folder.name!r}, which is missing "
+                               "from the model folder: save the model again.", meta_file)
+    return folder

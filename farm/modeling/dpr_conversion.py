@@ -17,7 +17,6 @@ from pathlib import Path
 import torch
 from torch import Tensor
 from transformers import (
-    AutoConfig,
     BertConfig,
     BertModel,
     DPRConfig,
@@ -29,6 +28,7 @@ from transformers import (
 
 from farm.errors import FarmError
 from farm.modeling.embeddings import pool_tokens
+from farm.modeling.hf_loading import load_config, load_pretrained
 from farm.modeling.language_model import LanguageModel
 
 logger = logging.getLogger(__name__)
@@ -126,8 +126,9 @@ def dpr_config(bert_config: PretrainedConfig) -> DPRConfig:
 
 
 def is_dpr_folder(name_or_path: str | Path) -> bool:
-    """Whether a Hugging Face folder (or hub name) holds a DPR model."""
-    return AutoConfig.from_pretrained(str(name_or_path)).model_type == "dpr"
+    """Whether a Hugging Face folder (or hub name) holds a DPR model (no code from the
+    folder runs)."""
+    return load_config(name_or_path).model_type == "dpr"
 
 
 def language_model_from_dpr(name_or_path: str | Path) -> LanguageModel:
@@ -139,7 +140,7 @@ def language_model_from_dpr(name_or_path: str | Path) -> LanguageModel:
     Returns:
         LanguageModel: A BERT without pooler; pool it with ``"cls_token"`` as DPR does.
     """
-    config = AutoConfig.from_pretrained(str(name_or_path))
+    config = load_config(name_or_path)
     architecture = (config.architectures or ["?"])[0]
     role = _ROLE_OF_ARCHITECTURE.get(architecture)
     if role is None:
@@ -154,7 +155,7 @@ def language_model_from_dpr(name_or_path: str | Path) -> LanguageModel:
             "projection_dim=0 (like Facebook's) can be loaded."
         )
     dpr_class, prefix = DPR_CLASSES[role]
-    dpr = dpr_class.from_pretrained(str(name_or_path))
+    dpr = load_pretrained(dpr_class, name_or_path, config=config)
     values = {k: v for k, v in config.to_dict().items()
               if k not in ("model_type", "projection_dim", "architectures", "auto_map")}
     bert = BertModel(BertConfig.from_dict(values), add_pooling_layer=False)

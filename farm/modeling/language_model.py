@@ -14,7 +14,6 @@ import torch
 from torch import Tensor, nn
 from transformers import (
     CONFIG_MAPPING,
-    AutoConfig,
     AutoModel,
     PretrainedConfig,
     PreTrainedModel,
@@ -22,7 +21,9 @@ from transformers import (
 )
 
 from farm.compat import log_once
-from farm.errors import FarmError, did_you_mean
+from farm.errors import FarmError, ModelFolderError, did_you_mean
+from farm.modeling.hf_loading import load_config, load_pretrained
+from farm.serialization import apply_umask_to_weights
 
 logger = logging.getLogger(__name__)
 
@@ -78,14 +79,24 @@ class LanguageModel(nn.Module):
                 and ignored (with a warning): the architecture is read from the config.
             **kwargs: ``from_pretrained`` options (``cache_dir``, ``local_files_only``, ...)
                 or config attributes to override (e.g. ``hidden_dropout_prob=0.2``). Unknown
-                names raise ``TypeError``.
+                names raise ``TypeError``. Weights are read from safetensors only;
+                ``use_safetensors=False`` reads a ``pytorch_model.bin`` (a pickle) for a
+                model you trust.
 
         Returns:
             LanguageModel: The wrapped encoder.
+
+        Raises:
+            ModelFolderError: A local folder that is missing, incomplete or damaged (the
+                message names the file), or with weights only in ``pytorch_model.bin``.
         """
         path = Path(pretrained_model_name_or_path)
-        if (path / "farm_model.json").is_file():
+        farm_folder = (path / "farm_model.json").is_file()
+        if farm_folder:
             path = path / "language_model"
+            if not path.is_dir():
+                raise ModelFolderError("not found: the saved model's encoder is missing; "
+                                       "save the model again.", path)
         source = str(path) if path.exists() else str(pretrained_model_name_or_path)
         if revision is not None:
             kwargs["revision"] = revision
@@ -102,11 +113,12 @@ class LanguageModel(nn.Module):
                       ("revision", "cache_dir", "local_files_only", "token", "force_download",
                        "subfolder")}
         n_added_tokens = int(n_added_tokens or 0)
-        config = AutoConfig.from_pretrained(source, trust_remote_code=False, **hub_kwargs)
+        config = load_config(source, **hub_kwargs)
         _override_config(config, kwargs)
-        model = AutoModel.from_pretrained(
-            source, config=config, trust_remote_code=False, **load_kwargs
-        )
+        model, info = load_pretrained(AutoModel, source, config=config,
+                                      output_loading_info=True, **load_kwargs)
+        if farm_folder or (Path(source) / LM_META).is_file():
+            _require_all_weights(info, Path(source))
         if n_added_tokens:
             rows = model.get_input_embeddings().weight.shape[0]
             model.resize_token_embeddings(rows + n_added_tokens)
@@ -191,7 +203,7 @@ class LanguageModel(nn.Module):
             language (str | None): Language of the text you will train it on.
         """
         if isinstance(config, str | Path):
-            config = AutoConfig.from_pretrained(str(config), trust_remote_code=False)
+            config = load_config(config)
         elif isinstance(config, dict):
             model_type = str(config.get("model_type"))
             if model_type not in CONFIG_MAPPING:
@@ -277,7 +289,7 @@ class LanguageModel(nn.Module):
             path = path / "language_model"
         source = str(path) if path.exists() else str(model_name_or_path)
         try:
-            config = AutoConfig.from_pretrained(source, trust_remote_code=False, **kwargs)
+            config = load_config(source, **kwargs)
         except (OSError, ValueError) as error:
             raise FarmError(
                 f"Cannot read the config of {model_name_or_path!r} ({error}); FARM reads the "
@@ -356,6 +368,7 @@ class LanguageModel(nn.Module):
         recorded language."""
         save_dir = Path(save_dir)
         self.model.save_pretrained(str(save_dir))
+        apply_umask_to_weights(save_dir)
         meta = {"language": self.language, "name": self.name}
         (save_dir / LM_META).write_text(json.dumps(meta, indent=2))
 
@@ -390,3 +403,18 @@ def _override_config(config: PretrainedConfig, overrides: dict[str, Any]) -> Non
             )
         setattr(config, key, value)
 
+
+
+def _require_all_weights(info: dict[str, Any], folder: Path) -> None:
+    """A language model FARM saved must load whole: transformers would initialise missing
+    or mismatched weights at random and only log it. Only a pooler may be missing (an
+    encoder built without one, such as a DPR model's BERT, is saved without it)."""
+    problems = {name: sorted(key for key in info.get(name) or []
+                             if name != "missing_keys" or not key.startswith("pooler."))[:5]
+                for name in ("missing_keys", "mismatched_keys", "unexpected_keys")}
+    if any(problems.values()):
+        found = "; ".join(f"{name.replace('_', ' ')}: {keys}" for name, keys in
+                          problems.items() if keys)
+        raise ModelFolderError(f"the weights do not match config.json ({found}); the "
+                               "folder is damaged: save the model again.",
+                               folder / "model.safetensors")

@@ -9,10 +9,11 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoTokenizer, PreTrainedTokenizerBase
+from transformers import PreTrainedTokenizerBase
 
 from farm.compat import removed_class, warn_once
-from farm.errors import FarmError, did_you_mean
+from farm.errors import FarmError, ModelFolderError, did_you_mean
+from farm.modeling.hf_loading import load_tokenizer
 from farm.modeling.token_metadata import (
     insert_at_special_tokens_pos,
     tokenize_with_metadata,
@@ -91,6 +92,8 @@ class Tokenizer:
         Raises:
             TypeError: An unknown keyword argument.
             FarmError: The model has no fast tokenizer.
+            ModelFolderError: A local folder without tokenizer files, or whose tokenizer
+                has no vocabulary.
         """
         if revision is not None:
             kwargs["revision"] = revision
@@ -111,9 +114,13 @@ class Tokenizer:
                       "FARM needs a fast tokenizer for offset mappings; one is loaded")
         if do_lower_case is not None:
             kwargs["do_lower_case"] = do_lower_case
-        tokenizer = AutoTokenizer.from_pretrained(
-            str(pretrained_model_name_or_path), use_fast=True, trust_remote_code=False, **kwargs
-        )
+        tokenizer = load_tokenizer(pretrained_model_name_or_path, **kwargs)
+        if len(tokenizer) <= len(set(tokenizer.all_special_ids)):
+            raise ModelFolderError(
+                f"the tokenizer has only its {len(tokenizer)} special tokens and no "
+                "vocabulary, so every word would become the unknown token; its vocabulary "
+                "file (tokenizer.json, vocab.txt, ...) is missing or empty.",
+                pretrained_model_name_or_path)
         if not tokenizer.is_fast:
             raise FarmError(
                 f"'{pretrained_model_name_or_path}' has only a slow tokenizer "

@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.torch import load_file, load_model, save_file, save_model
+from safetensors.torch import load_file, load_model
 from torch import nn
 from torch.optim import Optimizer
 
 from farm import __version__
-from farm.serialization import atomic_directory
+from farm.serialization import atomic_directory, save_module, save_tensors
 
 logger = logging.getLogger(__name__)
 
@@ -136,16 +136,16 @@ def save_checkpoint(
     final = root / f"step_{global_step}"
     with atomic_directory(final) as tmp:
         save_model_dir(tmp / "model")
-        save_model(model, str(tmp / MODEL_STATE))
+        save_module(model, tmp / MODEL_STATE)
         grads = {
             name: p.grad.detach().cpu().contiguous()
             for name, p in model.named_parameters() if p.grad is not None
         }
-        save_file(grads, str(tmp / GRADIENTS))
+        save_tensors(grads, tmp / GRADIENTS)
         optimizer_tensors, optimizer_meta = optimizer_state(optimizer)
-        save_file(optimizer_tensors, str(tmp / OPTIMIZER_TENSORS))
+        save_tensors(optimizer_tensors, tmp / OPTIMIZER_TENSORS)
         rng_tensors, rng_meta = capture_rng()
-        save_file(rng_tensors, str(tmp / RNG_TENSORS))
+        save_tensors(rng_tensors, tmp / RNG_TENSORS)
         state = {
             **trainer_state, "optimizer": optimizer_meta, "rng": rng_meta,
             "farm_version": __version__,
@@ -188,6 +188,11 @@ def read_checkpoint(directory: Path) -> Checkpoint:
     """Read and check a checkpoint folder; raises ``ValueError`` if it is damaged."""
     try:
         state = json.loads((directory / TRAINER_STATE).read_text())
+        for key in ("global_step", "epoch", "step_in_epoch"):
+            value = state.get(key) if isinstance(state, dict) else None
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ValueError(f"{TRAINER_STATE}: '{key}' is {value!r:.40}, not a "
+                                 "non-negative integer")
         for name in _TENSOR_FILES:
             with safe_open(str(directory / name), "pt") as handle:
                 handle.keys()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import signal
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,9 +20,12 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from farm import distributed
 from farm.data_handler.data_silo import DataSilo
+from farm.errors import FarmError, ModelFolderError
 from farm.eval import Evaluator
 from farm.evaluation.metrics import check_metric
+from farm.model_folder import FolderKind, inspect_folder, kept_beside_a_model
 from farm.modeling.adaptive_model import AdaptiveModel
+from farm.serialization import atomic_directory, check_writable, sweep_stale_writes
 from farm.tracking import get_tracker
 from farm.training.amp import resolve_amp
 from farm.training.checkpoint import (
@@ -36,6 +40,8 @@ from farm.training.progress import ProgressClock
 from farm.training.run_record import RunRecord
 
 logger = logging.getLogger(__name__)
+
+SAVED_MODELS = (FolderKind.FARM_MODEL, FolderKind.BI_ADAPTIVE_MODEL)
 
 
 class Trainer:
@@ -168,11 +174,29 @@ class Trainer:
         self._clock: ProgressClock | None = None
         self._is_main = distributed.is_main_process()
         self.record = RunRecord()
+        if self._is_main:
+            self._prepare_output_folders()
 
     @property
     def core(self) -> AdaptiveModel:
         """The model without a DistributedDataParallel wrapper."""
         return cast(AdaptiveModel, getattr(self.model, "module", self.model))
+
+    def _prepare_output_folders(self) -> None:
+        """Clean up what a killed run left half-written, and find a folder that cannot be
+        written (or a disk too full for one save) now rather than at the first save."""
+        weight_bytes = sum(p.numel() * p.element_size() for p in self.core.parameters())
+        save_dir = self.early_stopping.save_dir if self.early_stopping else None
+        if save_dir is not None:  # first: checkpoints may be kept inside it
+            sweep_stale_writes(save_dir.parent, re.escape(save_dir.name),
+                               carry_over=kept_beside_a_model)
+            check_writable(save_dir.parent, "folder of EarlyStopping.save_dir",
+                           needed_bytes=weight_bytes)
+        if self.checkpoint_root_dir is not None:
+            sweep_stale_writes(self.checkpoint_root_dir, r"step_\d+")
+            # model, model state, optimizer moments (AdamW: two per weight)
+            check_writable(self.checkpoint_root_dir, "checkpoint_root_dir",
+                           needed_bytes=4 * weight_bytes)
 
     @classmethod
     def create_or_load_checkpoint(
@@ -383,7 +407,10 @@ class Trainer:
             if self.early_stopping:
                 stop, is_best, value = self.early_stopping.check_stopping(result)
                 if is_best and self.early_stopping.save_dir:
-                    self._save_model(self.early_stopping.save_dir)
+                    # Written aside and renamed into place: a kill never leaves it half-written.
+                    with atomic_directory(self.early_stopping.save_dir,
+                                          carry_over=kept_beside_a_model) as folder:
+                        self._save_model(folder)
                     self._saved_best = True
                     logger.info("Saved the best model so far (%s) to %s", value,
                                 self.early_stopping.save_dir)
@@ -426,6 +453,7 @@ class Trainer:
     def _resume_from(self, checkpoint: Checkpoint) -> None:
         """Take over model, optimizer and trainer state from ``checkpoint``."""
         state = checkpoint.state
+        self._check_position(checkpoint)
         checkpoint.restore_model(self.core)
         restore_optimizer(self.optimizer, checkpoint.optimizer_tensors, state["optimizer"])
         if self.lr_schedule is not None and state["lr_schedule"] is not None:
@@ -439,6 +467,7 @@ class Trainer:
         self.step_in_epoch = state["step_in_epoch"]
         self._saved_best = state["saved_best"]
         self._last_eval_step = self.global_step
+        self._check_saved_best()
         self._pending_rng = checkpoint
         self.record.history = {
             name: [(int(step), float(value)) for step, value in points]
@@ -450,6 +479,47 @@ class Trainer:
             tracker.resume_run(run_id)
         logger.info("Resuming from %s at step %d (epoch %d, batch %d)", checkpoint.path,
                     self.global_step, self.epoch + 1, self.step_in_epoch)
+
+    def _check_position(self, checkpoint: Checkpoint) -> None:
+        """Refuse a checkpoint whose position lies beyond this run's schedule (it would
+        "resume" into zero steps and report success)."""
+        loader = self.data_silo.get_data_loader("train")
+        if loader is None:
+            return
+        n_batches = len(loader)
+        state = checkpoint.state
+        step, epoch, in_epoch = state["global_step"], state["epoch"], state["step_in_epoch"]
+        if step > self.epochs * n_batches or epoch >= self.epochs or in_epoch > n_batches:
+            raise FarmError(
+                f"Checkpoint {checkpoint.path} is at step {step} (epoch {epoch + 1}, batch "
+                f"{in_epoch}), beyond this run's {self.epochs} epochs of {n_batches} batches "
+                f"({self.epochs * n_batches} steps): it belongs to another run or its "
+                f"{checkpoint.path / 'trainer_state.json'} is damaged. Resume with the data "
+                "and epochs it was trained with, or start afresh with another "
+                "checkpoint_root_dir (or resume_from_checkpoint=None)."
+            )
+
+    def _check_saved_best(self) -> None:
+        """If the checkpoint says a best model was saved but ``save_dir`` holds no complete
+        model (a run killed while writing it, before saves were atomic), start early
+        stopping's record over so the next evaluation writes it again."""
+        save_dir = self.early_stopping.save_dir if self.early_stopping else None
+        if not (self._saved_best and save_dir is not None and self._is_main):
+            return
+        try:
+            if inspect_folder(save_dir).kind in SAVED_MODELS:
+                return
+        except ModelFolderError:  # its farm_model.json is damaged
+            pass
+        logger.warning(
+            "The checkpoint says the best model so far was saved to %s, but that folder "
+            "holds no complete saved model; early stopping starts its record over, and the "
+            "next evaluation saves the best model again.", save_dir)
+        assert self.early_stopping is not None
+        self.early_stopping.best_so_far = None
+        self.early_stopping.n_since_best = 0
+        self._saved_best = False
+        self._last_eval_step = -1  # evaluate at the end even if no evaluation is due
 
     @contextlib.contextmanager
     def _sigterm_flag(self) -> Iterator[None]:

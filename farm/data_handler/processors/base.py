@@ -18,9 +18,9 @@ from farm.data_handler.input_checks import INPUT_EXAMPLE
 from farm.data_handler.labels import REGRESSION, regression_metric
 from farm.data_handler.samples import SampleBasket
 from farm.data_handler.unknown_tokens import count_unknown
-from farm.errors import DataFileError, FarmError, did_you_mean
+from farm.errors import DataFileError, FarmError, ModelFolderError, did_you_mean
 from farm.modeling.tokenization import Tokenizer
-from farm.serialization import metric_name
+from farm.serialization import metric_name, read_json_file, require_fields
 
 logger = logging.getLogger(__name__)
 
@@ -277,19 +277,30 @@ class Processor:
         load_dir = Path(load_dir)
         config_file = load_dir / PROCESSOR_CONFIG
         if not config_file.is_file():
-            raise FarmError(f"{config_file} not found: {load_dir} holds no saved processor.")
-        config = json.loads(config_file.read_text())
+            raise ModelFolderError(f"{config_file} not found: {load_dir} holds no saved "
+                                   "processor.")
+        config = read_json_file(config_file, dict)
+        require_fields(config, config_file, {"processor": str})
         name = config.pop("processor")
         if name not in Processor.subclasses:
-            raise FarmError(
-                f"{config_file}: unknown processor '{name}'.{did_you_mean(name, cls.subclasses)}"
-                " Import the module that defines it before loading."
+            raise ModelFolderError(
+                f"unknown processor '{name}'.{did_you_mean(name, cls.subclasses)}"
+                " Import the module that defines it before loading.", config_file
             )
         tasks = config.pop("tasks", {})
+        if not isinstance(tasks, dict) or not all(isinstance(t, dict) for t in tasks.values()):
+            raise ModelFolderError("'tasks' must map each task name to an object; the file "
+                                   "is damaged: save the model again.", config_file)
         processor_cls = Processor.subclasses[name]
         accepted = constructor_parameters(processor_cls)
         kwargs = {k: v for k, v in config.items() if k in accepted}
-        processor = processor_cls(**processor_cls.load_tokenizers(load_dir), **kwargs)
+        tokenizers = processor_cls.load_tokenizers(load_dir)
+        try:
+            processor = processor_cls(**tokenizers, **kwargs)
+        except (TypeError, ValueError) as error:
+            raise ModelFolderError(f"cannot build {name} from it ({error}); the file is "
+                                   "damaged or was written by another FARM version.",
+                                   config_file) from error
         processor.restore_tasks(tasks)
         return processor
 

@@ -7,14 +7,13 @@ import inspect
 from pathlib import Path
 from typing import Any
 
-from transformers import AutoConfig
-
 from farm.data_handler.processors.base import Processor
 from farm.data_handler.processors.inference import InferenceProcessor
 from farm.data_handler.processors.ner import NERProcessor
 from farm.data_handler.processors.squad import SquadProcessor
 from farm.data_handler.processors.text_classification import TextClassificationProcessor
 from farm.errors import FarmError, check_choice, did_you_mean
+from farm.modeling.hf_loading import load_config  # a leaf module: config files, no model
 from farm.modeling.tokenization import Tokenizer
 
 #: The task types FARM's ``Processor.convert_from_transformers`` knew.
@@ -79,7 +78,7 @@ def processor_from_transformers(
 
 def _config_labels(name_or_path: str | Path, revision: str | None) -> list[str]:
     """The label names of a Hugging Face model, in id order."""
-    config = AutoConfig.from_pretrained(str(name_or_path), revision=revision,
-                                        trust_remote_code=False)
+    extra = {"revision": revision} if revision else {}
+    config = load_config(name_or_path, **extra)
     id2label = {int(k): str(v) for k, v in (config.id2label or {}).items()}
     return [id2label[i] for i in sorted(id2label)]

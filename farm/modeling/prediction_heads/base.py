@@ -5,15 +5,16 @@ from __future__ import annotations
 import inspect
 import json
 import logging
+import re
 from pathlib import Path
 from typing import Any, ClassVar
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
-from farm.errors import FarmError, did_you_mean
-from farm.serialization import metric_name
+from farm.errors import FarmError, ModelFolderError, did_you_mean
+from farm.serialization import metric_name, read_json_file, safetensors_shapes, save_tensors
 
 logger = logging.getLogger(__name__)
 
@@ -149,7 +150,7 @@ class PredictionHead(nn.Module):
             json.dumps(config, indent=2)
         )
         state = {k: v.contiguous() for k, v in self.state_dict().items()}
-        save_file(state, str(save_dir / f"prediction_head_{head_num}.safetensors"))
+        save_tensors(state, save_dir / f"prediction_head_{head_num}.safetensors")
 
     @classmethod
     def create(
@@ -184,31 +185,56 @@ class PredictionHead(nn.Module):
         """Rebuild a head from ``prediction_head_<n>_config.json`` and its weights, or (on a
         head class such as ``TextClassificationHead``) take the head of a Hugging Face model.
 
+        The sizes the config gives are checked against the weights file's header before
+        the head is built, so a damaged or crafted config cannot make the loader allocate
+        more than the weights hold.
+
         Args:
-            config_file (str | Path): The head's config file (the weights file next to it is
-                loaded if present), or a Hugging Face model folder or hub name holding a
-                model for this head's task (``*ForSequenceClassification``,
-                ``*ForTokenClassification``, ``*ForQuestionAnswering``).
-            strict (bool): Require the weights to match the head's parameters exactly.
+            config_file (str | Path): The head's config file (its weights file
+                ``prediction_head_<n>.safetensors`` must lie beside it), or a Hugging Face
+                model folder or hub name holding a model for this head's task
+                (``*ForSequenceClassification``, ``*ForTokenClassification``,
+                ``*ForQuestionAnswering``).
+            strict (bool): Require the weights to match the head's parameters exactly;
+                ``False`` also accepts a missing weights file (an untrained head, with a
+                warning).
             load_weights (bool): Load the saved weights (False: a freshly initialised head
                 with the saved configuration).
             revision (str | None): Hub revision of a Hugging Face model.
+
+        Raises:
+            ModelFolderError: The config or weights are missing, damaged, or do not fit.
         """
         config_file = Path(config_file)
-        if not config_file.is_file():
+        if config_file.suffix != ".json":
             return cls._from_transformers(config_file, revision)
-        config = json.loads(config_file.read_text())
-        name = config.pop("name")
+        config = read_json_file(config_file, dict)
+        name = config.pop("name", None)
+        if not isinstance(name, str):
+            raise ModelFolderError("has no 'name' (the head's class, such as "
+                                   "\"TextClassificationHead\"); the file is damaged: save "
+                                   "the model again.", config_file)
         if name not in PredictionHead.subclasses:
-            raise FarmError(
-                f"{config_file}: unknown prediction head '{name}'."
+            raise ModelFolderError(
+                f"unknown prediction head '{name}'."
                 f"{did_you_mean(name, PredictionHead.subclasses)} Known heads: "
-                f"{sorted(PredictionHead.subclasses)}."
-            )
-        head = PredictionHead.subclasses[name](**config)
+                f"{sorted(PredictionHead.subclasses)}.", config_file)
+        head_class = PredictionHead.subclasses[name]
+        if not load_weights:
+            return _build_head(head_class, config, config_file)
         weights = config_file.with_name(config_file.name.replace("_config.json", ".safetensors"))
-        if load_weights and weights.is_file():
-            head.load_state_dict(load_file(str(weights)), strict=strict)
+        if not weights.is_file():
+            if strict:
+                raise ModelFolderError(
+                    f"not found: the weights of the head configured in {config_file.name}; "
+                    "the folder is incomplete: save the model again.", weights)
+            logger.warning("%s not found: head '%s' starts untrained.", weights, name)
+            return _build_head(head_class, config, config_file)
+        shapes = safetensors_shapes(weights)
+        skeleton = _build_head(head_class, config, config_file, device="meta")
+        _check_head_shapes(skeleton, shapes, weights, config_file, strict)
+        head = _build_head(head_class, config, config_file)
+        head.load_state_dict(load_file(str(weights)), strict=strict)
         return head
 
     @classmethod
@@ -238,6 +264,73 @@ def plain_value(value: Any) -> Any:
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return float(value.detach())
     return value
+
+
+_HEAD_CONFIG = re.compile(r"prediction_head_(\d+)_config\.json")
+_HEAD_WEIGHTS = re.compile(r"prediction_head_(\d+)\.safetensors")
+
+
+def load_heads(folder: Path, strict: bool = True) -> list[PredictionHead]:
+    """The heads a model saved in ``folder`` (``prediction_head_0_config.json`` and
+    ``prediction_head_0.safetensors``, ``..._1...``), in order.
+
+    Raises:
+        ModelFolderError: No head, a gap in the numbering, weights without a config, or a
+            head that :meth:`PredictionHead.load` refuses.
+    """
+    configs, weights = {}, set()
+    for path in folder.iterdir():
+        if match := _HEAD_CONFIG.fullmatch(path.name):
+            configs[int(match.group(1))] = path
+        elif match := _HEAD_WEIGHTS.fullmatch(path.name):
+            weights.add(int(match.group(1)))
+    for number in sorted(weights - set(configs)):
+        raise ModelFolderError(
+            f"has no prediction_head_{number}_config.json beside it (the head's class and "
+            "arguments); the folder is incomplete: save the model again.",
+            folder / f"prediction_head_{number}.safetensors")
+    if not configs:
+        raise ModelFolderError("has no prediction head (prediction_head_0_config.json with "
+                               "prediction_head_0.safetensors); the folder is incomplete: "
+                               "save the model again.", folder)
+    expected = list(range(len(configs)))
+    if sorted(configs) != expected:
+        gap = min(set(expected) - set(configs))
+        raise ModelFolderError(f"has heads {sorted(configs)} but no "
+                               f"prediction_head_{gap}_config.json; heads are numbered from "
+                               "0 without gaps: the folder is incomplete.", folder)
+    return [PredictionHead.load(configs[n], strict=strict) for n in expected]
+
+
+def _build_head(head_class: type[PredictionHead], config: dict[str, Any], config_file: Path,
+                device: str | None = None) -> PredictionHead:
+    """``head_class(**config)`` (on ``device``: ``"meta"`` allocates nothing), with an error
+    naming the config file if the arguments do not fit the class."""
+    try:
+        if device is None:
+            return head_class(**config)
+        with torch.device(device):
+            return head_class(**config)
+    except Exception as error:  # any failure to build from the file's arguments
+        raise ModelFolderError(f"cannot build {head_class.__name__} from these arguments "
+                               f"({type(error).__name__}: {error}); the file is damaged or "
+                               "was written by another FARM version.", config_file) from error
+
+
+def _check_head_shapes(skeleton: nn.Module, shapes: dict[str, tuple[int, ...]], weights: Path,
+                       config_file: Path, strict: bool) -> None:
+    """Compare the shapes a head built from its config has with those in its weights file."""
+    expected = {name: tuple(t.shape) for name, t in skeleton.state_dict().items()}
+    wrong = [f"{name}: config gives {expected[name]}, weights have {shapes[name]}"
+             for name in expected if name in shapes and shapes[name] != expected[name]]
+    if strict:
+        wrong += [f"{name} missing" for name in sorted(set(expected) - set(shapes))]
+        wrong += [f"{name} not in the head" for name in sorted(set(shapes) - set(expected))]
+    if wrong:
+        raise ModelFolderError(
+            f"the weights do not fit the head configured in {config_file.name} "
+            f"({'; '.join(wrong[:4])}{'; ...' if len(wrong) > 4 else ''}); the files are "
+            "damaged or belong to different heads: save the model again.", weights)
 
 
 def input_context(basket: Any) -> dict[str, Any]:

@@ -12,8 +12,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from transformers import AutoModelForMaskedLM, BertConfig, PreTrainedModel
+from transformers.models.auto.modeling_auto import MODEL_FOR_MASKED_LM_MAPPING_NAMES
 
 from farm.errors import FarmError
+from farm.modeling.hf_loading import load_config, load_pretrained
 from farm.modeling.prediction_heads.base import PredictionHead
 from farm.modeling.prediction_heads.masked_lm_parts import (
     INPUT_EMBEDDINGS,
@@ -159,17 +161,16 @@ class BertLMHead(PredictionHead):
             path = path / "language_model"
         source = str(path) if path.exists() else str(pretrained_model_name_or_path)
         hub = {k: v for k, v in {"revision": revision, **kwargs}.items() if v is not None}
-        try:
-            with quiet_transformers():
-                masked_lm, info = AutoModelForMaskedLM.from_pretrained(
-                    source, output_loading_info=True, trust_remote_code=False, **hub
-                )
-        except ValueError as error:
+        config = load_config(source, **hub)
+        if config.model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES:
             raise FarmError(
                 f"{source}: transformers has no masked-LM model for this architecture "
-                f"({error}). Use an encoder with a masked-LM class (BERT, RoBERTa, ELECTRA, "
-                "DistilBERT, ALBERT, DeBERTa, XLM-R, ...)."
-            ) from error
+                f"({config.model_type}). Use an encoder with a masked-LM class (BERT, "
+                "RoBERTa, ELECTRA, DistilBERT, ALBERT, DeBERTa, XLM-R, ...)."
+            )
+        with quiet_transformers():
+            masked_lm, info = load_pretrained(AutoModelForMaskedLM, source, config=config,
+                                              output_loading_info=True, **hub)
         head = cls.from_masked_lm(masked_lm, task_name=task_name)
         own = set(head.state_dict())
         missing = {f"masked_lm.{k}" for k in info["missing_keys"]} & own

@@ -7,9 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoConfig, AutoModelForNextSentencePrediction
+from transformers import AutoModelForNextSentencePrediction
+from transformers.models.auto.modeling_auto import (
+    MODEL_FOR_NEXT_SENTENCE_PREDICTION_MAPPING_NAMES,
+)
 
 from farm.errors import FarmError
+from farm.modeling.hf_loading import load_config, load_pretrained
 from farm.modeling.prediction_heads.base import PredictionHead
 from farm.modeling.prediction_heads.masked_lm_parts import quiet_transformers
 from farm.modeling.prediction_heads.text_classification import TextClassificationHead
@@ -87,17 +91,15 @@ class NextSentenceHead(TextClassificationHead):
             path = path / "language_model"
         source = str(path) if path.exists() else str(pretrained_model_name_or_path)
         hub = {k: v for k, v in {"revision": revision, **kwargs}.items() if v is not None}
-        config = AutoConfig.from_pretrained(source, trust_remote_code=False, **hub)
+        config = load_config(source, **hub)
         head = cls(layer_dims=[int(config.hidden_size), 2], task_name=task_name)
-        try:
-            with quiet_transformers():
-                nsp_model, info = AutoModelForNextSentencePrediction.from_pretrained(
-                    source, output_loading_info=True, trust_remote_code=False, **hub
-                )
-        except ValueError:
+        if config.model_type not in MODEL_FOR_NEXT_SENTENCE_PREDICTION_MAPPING_NAMES:
             logger.info("%s (%s) has no next-sentence model in transformers: a new "
                         "next-sentence head was initialised.", source, config.model_type)
             return head
+        with quiet_transformers():
+            nsp_model, info = load_pretrained(AutoModelForNextSentencePrediction, source,
+                                              config=config, output_loading_info=True, **hub)
         prefix = f"{nsp_model.base_model_prefix}."
         own = {k: v for k, v in nsp_model.state_dict().items() if not k.startswith(prefix)}
         weights = sorted(own.items(), key=lambda item: -item[1].dim())  # weight, then bias

@@ -144,6 +144,56 @@ def _lower_cases(tokenizer: PreTrainedTokenizerBase) -> bool:
     return normalizer is not None and normalizer.normalize_str("A") == "a"
 
 
+def check_vocabulary(tokenizer: PreTrainedTokenizerBase, vocab_size: int | None,
+                     where: str | Path) -> None:
+    """Check that a model's tokenizer fits its input embeddings.
+
+    Args:
+        tokenizer (PreTrainedTokenizerBase): The tokenizer loaded with the model.
+        vocab_size (int | None): Rows of the model's input embeddings (``None``: unknown,
+            nothing is checked).
+        where (str | Path): The model folder, for the message.
+
+    Raises:
+        ModelFolderError: The tokenizer has more tokens than the model has embeddings (ids
+            beyond them would fail), or fewer than half as many (it is not the tokenizer the
+            model was trained with).
+    """
+    if not vocab_size:
+        return
+    n_tokens = len(tokenizer)
+    if n_tokens > vocab_size:
+        raise ModelFolderError(
+            f"the tokenizer has {n_tokens} tokens, but the model has embeddings for only "
+            f"{vocab_size}: it is another model's tokenizer (or tokens were added without "
+            "resizing the model; see LanguageModel.load(..., n_added_tokens=)). Use the "
+            "tokenizer files the model was trained with.", where)
+    if n_tokens < vocab_size // 2:
+        raise ModelFolderError(
+            f"the tokenizer has only {n_tokens} tokens for the model's {vocab_size} "
+            "embeddings: it is not the tokenizer the model was trained with (is a file such "
+            "as tokenizer.json missing?). Use the tokenizer files the model was trained "
+            "with.", where)
+
+
+def check_model_vocabulary(model: Any, processor: Any, where: str | Path) -> None:
+    """:func:`check_vocabulary` for each tokenizer of ``processor`` and the language model
+    it feeds (the query and passage encoders of a dense retriever)."""
+    pairs = [("query_tokenizer", "language_model1"), ("passage_tokenizer", "language_model2")]
+    if not all(hasattr(processor, t) and hasattr(model, m) for t, m in pairs):
+        pairs = [("tokenizer", "language_model")]
+    for tokenizer_name, model_name in pairs:
+        language_model = getattr(model, model_name, None)
+        tokenizer = getattr(processor, tokenizer_name, None)
+        if language_model is None or tokenizer is None:
+            continue
+        embeddings = getattr(getattr(language_model, "model", None), "get_input_embeddings",
+                             None)
+        rows = (embeddings().weight.shape[0] if embeddings is not None
+                else getattr(language_model.config, "vocab_size", None))
+        check_vocabulary(tokenizer, rows, where)
+
+
 def __getattr__(name: str) -> Any:
     """``tokenize_batch_question_answering`` makes FARM's ``SampleBasket`` objects, which
     belong to the data handler; it lives there and is imported from here on first use."""

@@ -52,7 +52,7 @@ def semantic_answer_similarity(
     try:
         inferencer = Inferencer.load(sts_model_path_or_string, task_type="embeddings",
                                      extraction_strategy="reduce_mean", batch_size=batch_size)
-    except OSError as error:
+    except (OSError, FarmError) as error:
         raise FarmError(
             f"Cannot load the sentence model {str(sts_model_path_or_string)!r} ({error}). Pass "
             "sts_model_path_or_string= a local model folder, e.g. the all-MiniLM-L6-v2 folder."

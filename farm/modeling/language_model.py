@@ -290,7 +290,7 @@ class LanguageModel(nn.Module):
         source = str(path) if path.exists() else str(model_name_or_path)
         try:
             config = load_config(source, **kwargs)
-        except (OSError, ValueError) as error:
+        except (OSError, ValueError, FarmError) as error:
             raise FarmError(
                 f"Cannot read the config of {model_name_or_path!r} ({error}); FARM reads the "
                 "architecture from config.json and does not guess it from the model's name."

@@ -42,6 +42,8 @@ class PredictionHead(nn.Module):
     # The ``task_type`` of ``convert_from_transformers`` whose head this class is, so that
     # ``load`` can take a Hugging Face model (FARM's ``TextClassificationHead.load(name)``).
     hf_task_type: ClassVar[str | None] = None
+    # Weights that heads saved by earlier versions lack; loading fills them in itself.
+    optional_weights: ClassVar[tuple[str, ...]] = ()
     # The processor task types (``add_task(task_type=...)``) whose labels the head reads;
     # empty: not checked.
     processor_task_types: ClassVar[tuple[str, ...]] = ()
@@ -324,7 +326,8 @@ def _check_head_shapes(skeleton: nn.Module, shapes: dict[str, tuple[int, ...]], 
     wrong = [f"{name}: config gives {expected[name]}, weights have {shapes[name]}"
              for name in expected if name in shapes and shapes[name] != expected[name]]
     if strict:
-        wrong += [f"{name} missing" for name in sorted(set(expected) - set(shapes))]
+        optional = set(getattr(skeleton, "optional_weights", ()))
+        wrong += [f"{name} missing" for name in sorted(set(expected) - set(shapes) - optional)]
         wrong += [f"{name} not in the head" for name in sorted(set(shapes) - set(expected))]
     if wrong:
         raise ModelFolderError(

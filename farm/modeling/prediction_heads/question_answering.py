@@ -73,6 +73,7 @@ class QuestionAnsweringHead(PredictionHead):
     task_type = "qa"
     model_type = "span_classification"
     hf_task_type: ClassVar[str | None] = "question_answering"
+    optional_weights: ClassVar[tuple[str, ...]] = ("temperature_for_confidence",)
     ph_output_type = "per_token"
     processor_task_types = (QA_TASK_TYPE,)
     result_per_basket = True  # one inference result dict per question, as in FARM

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from farm.cancel import check_cancelled
 from farm.compat import FeatureRemovedError, log_once, removed_class
 from farm.conversion.onnx_model import OnnxAdaptiveModel
 from farm.data_handler.dataset import Collator
@@ -394,6 +395,7 @@ class Inferencer:
         batches = length_sorted_batches(lengths, self.max_tokens_per_batch)
         with torch.inference_mode():
             for indices in tqdm(batches, desc="Inferencing", disable=self.disable_tqdm):
+                check_cancelled()  # a served request whose client left stops here
                 batch = collate([dataset[i] for i in indices])
                 batch = {k: v.to(self.device) for k, v in batch.items()}
                 for head, head_logits in enumerate(self._forward(**batch)):

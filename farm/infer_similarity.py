@@ -10,6 +10,7 @@ import torch
 from torch import Tensor
 from tqdm import tqdm
 
+from farm.cancel import check_cancelled
 from farm.conversion.onnx_model import OnnxBiAdaptiveModel, is_onnx_model_dir
 from farm.data_handler.dataset import Collator, FeatureDataset
 from farm.data_handler.processors import Processor, TextSimilarityProcessor
@@ -93,6 +94,7 @@ class TextSimilarityInferencer(Inferencer):
         with torch.inference_mode():
             for begin in tqdm(range(0, len(dataset), self.batch_size), desc="Inferencing",
                               disable=self.disable_tqdm):
+                check_cancelled()  # a served request whose client left stops here
                 rows = range(begin, min(begin + self.batch_size, len(dataset)))
                 batch = self._to_device(collate([dataset[i] for i in rows]))
                 logits = [tuple(_cpu(t) for t in head_logits)
@@ -161,6 +163,7 @@ class TextSimilarityInferencer(Inferencer):
         with torch.inference_mode():
             for begin in tqdm(range(0, len(order), self.batch_size), desc="Embedding",
                               disable=self.disable_tqdm):
+                check_cancelled()
                 rows = order[begin : begin + self.batch_size]
                 batch = self._to_device(collate([dataset[i] for i in rows]))
                 if queries:

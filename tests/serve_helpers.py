@@ -70,9 +70,11 @@ class HeldModel:
 
     Args:
         inferencer (Inferencer): A text model (inputs ``{"text": ...}``).
+        one_long_batch (bool): Hold inside one model batch instead (no point between
+            batches where a cancelled request could stop).
     """
 
-    def __init__(self, inferencer: Inferencer):
+    def __init__(self, inferencer: Inferencer, one_long_batch: bool = False):
         self.inferencer = inferencer
         self.released = threading.Event()
         self.started: list[str] = []
@@ -81,6 +83,8 @@ class HeldModel:
         def held(dicts: list[dict[str, Any]], **kwargs: Any) -> list[dict[str, Any]]:
             self.started.append(dicts[0]["text"])
             results = inner(dicts, **kwargs)
+            if one_long_batch:
+                self.released.wait()
             while not self.released.wait(0.001):
                 results = inner(dicts, **kwargs)
             return results

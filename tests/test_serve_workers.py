@@ -78,18 +78,20 @@ def test_health_models_and_other_models_answer_while_a_model_is_saturated(
 
 
 def test_a_request_past_its_time_limit_is_answered_504(model_dir: Path) -> None:
-    """The running request is answered 504 (its inference goes on); one still waiting is
-    answered 504 and dropped: its inference never starts."""
-    slow = held_model(model_dir)
+    """A request past its time limit is answered 504; one still waiting when its limit
+    passes is dropped: its inference never starts (here the running one is inside one long
+    model batch, so its worker stays busy until the batch ends)."""
+    slow = HeldModel(Inferencer.load(model_dir, disable_tqdm=True), one_long_batch=True)
+    slow.inferencer.name = "slow"
     app = create_app([slow.inferencer], limits=ServerLimits(timeout=0.5))
     try:
         with running(app) as port:
             status, _, body = request(port, "POST", "/models/1/inference", text_input("first"))
             assert status == 504
             assert body["detail"] == (
-                "Model 'slow' did not answer within 0.5 s (--timeout); the request was stopped "
-                "waiting for (its inference runs to its end). Send fewer or shorter inputs per "
-                "request.")
+                "Model 'slow' did not answer within 0.5 s (--timeout); the request was "
+                "stopped (its inference ends at its next model batch). Send fewer or shorter "
+                "inputs per request.")
             status, _, body = request(port, "POST", "/models/1/inference", text_input("second"))
             assert status == 504 and "dropped from the queue" in body["detail"]
             slow.release()
@@ -99,6 +101,49 @@ def test_a_request_past_its_time_limit_is_answered_504(model_dir: Path) -> None:
     finally:
         slow.release()
     assert slow.started == ["first", "third"]
+
+
+def test_an_inference_past_its_time_limit_stops_at_its_next_batch(model_dir: Path) -> None:
+    """The inference of a request answered 504 stops between model batches: its worker is
+    free again although the model was never released."""
+    slow = held_model(model_dir)
+    app = create_app([slow.inferencer], limits=ServerLimits(timeout=0.5))
+    pool = app.state.models[0].workers
+    try:
+        with running(app) as port:
+            status, _, _ = request(port, "POST", "/models/1/inference", text_input("first"))
+            assert status == 504
+            wait_for(lambda: pool.pending == 0, "the stopped inference frees its worker")
+            slow.release()
+            status, _, _ = request(port, "POST", "/models/1/inference", text_input("second"))
+            assert status == 200
+    finally:
+        slow.release()
+    assert slow.started == ["first", "second"]
+
+
+def test_a_running_inference_stops_when_its_client_leaves(model_dir: Path) -> None:
+    """The client of a running request closes its connection: the inference stops at its
+    next model batch and the worker takes the next request, though the model was never
+    released."""
+    slow = held_model(model_dir)
+    app = create_app([slow.inferencer])
+    pool = app.state.models[0].workers
+    try:
+        with running(app) as port:
+            body = b'{"input": [{"text": "leaves"}]}'
+            with socket.create_connection(("127.0.0.1", port)) as sock:
+                sock.sendall(b"POST /models/1/inference HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                             b"Content-Type: application/json\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+                wait_for(lambda: slow.started == ["leaves"], "the request runs")
+            wait_for(lambda: pool.pending == 0, "the inference of the client that left stops")
+            slow.release()
+            status, _, _ = request(port, "POST", "/models/1/inference", text_input("next"))
+            assert status == 200
+    finally:
+        slow.release()
+    assert slow.started == ["leaves", "next"]
 
 
 def test_queued_work_of_a_client_that_left_is_dropped(model_dir: Path) -> None:

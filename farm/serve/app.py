@@ -436,7 +436,7 @@ def create_app(models: Sequence[str | Path | Inferencer], limits: ServerLimits |
         except TimedOut as late:
             raise ApiError(504, f"Model '{model.name}' did not answer within "
                            f"{limits.timeout:g} s (--timeout); the request was "
-                           + ("stopped waiting for (its inference runs to its end)."
+                           + ("stopped (its inference ends at its next model batch)."
                               if late.started else "dropped from the queue.")
                            + " Send fewer or shorter inputs per request.") from None
         except ClientGone:

@@ -1,6 +1,7 @@
 """The workers that run one served model's inference: a fixed number of threads, a bounded
-queue in front of them, a time limit per request, and queued work dropped when its client
-has gone.
+queue in front of them, a time limit per request, and the work of a request whose client has
+gone (or whose time limit passed) dropped from the queue, or stopped at its next model batch
+if it had started (``farm.cancel``).
 
 The event loop that answers HTTP never runs a model: a request's inference is handed to
 its model's workers and awaited, so ``/health``, ``/models`` and other models' requests are
@@ -17,6 +18,8 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, TypeVar
+
+from farm.cancel import cancel_on
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +42,8 @@ class TimedOut(Exception):
     """The request's time limit passed before its inference ended.
 
     Args:
-        started (bool): Whether its inference had started (it then runs to its end).
+        started (bool): Whether its inference had started (it then stops at its next model
+            batch).
     """
 
     def __init__(self, started: bool):
@@ -105,16 +109,18 @@ class ModelWorkers:
 
         Raises:
             QueueFull: Every worker is busy and ``max_queue`` requests wait already.
-            TimedOut: ``timeout`` passed first; work not yet started is dropped.
-            ClientGone: The client went first; work not yet started is dropped.
+            TimedOut: ``timeout`` passed first; work not yet started is dropped, started
+                work stops at its next model batch.
+            ClientGone: The client went first; likewise.
         """
         with self._lock:
             if self._pending >= self.capacity:
                 waiting = self._pending - self.workers + 1
                 raise QueueFull(max(1, math.ceil(self._seconds * waiting / self.workers)))
             self._pending += 1
+        stop = threading.Event()
         try:
-            future = self._executor.submit(self._timed, work)
+            future = self._executor.submit(self._timed, work, stop)
         except BaseException:
             self._finished(None)
             raise
@@ -129,18 +135,20 @@ class ModelWorkers:
         if result in done:
             return result.result()
         started = not future.cancel()  # a waiting request is dropped here
+        stop.set()  # a running one stops at its next model batch
         # Whatever the work ends with, no one awaits it now.
         result.add_done_callback(lambda f: f.cancelled() or f.exception())
         if gone in done:
             logger.info("A client left before its answer; %s.",
-                        "its inference runs to its end" if started else "dropped from the queue")
+                        "its inference stops" if started else "dropped from the queue")
             raise ClientGone()
         raise TimedOut(started)
 
-    def _timed(self, work: Callable[[], T]) -> T:
+    def _timed(self, work: Callable[[], T], stop: threading.Event) -> T:
         began = time.perf_counter()
         try:
-            return work()
+            with cancel_on(stop):
+                return work()
         finally:
             seconds = time.perf_counter() - began
             with self._lock:
